@@ -1,0 +1,35 @@
+"""boto3 clients shared by every handler in a process.
+
+Clients are built once per process (outside the handler, so warm Lambda invocations reuse
+them) with botocore's standard retry mode. The endpoint comes from boto3's own
+configuration, so the embedded stack points every client at moto by setting
+AWS_ENDPOINT_URL.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+
+
+@functools.cache
+def client(service: str) -> Any:
+    """Return the process-wide boto3 client for a service."""
+    return boto3.client(service, config=RETRY_CONFIG)  # type: ignore[call-overload]
+
+
+@functools.cache
+def dynamodb_table(name: str) -> Any:
+    """Return the process-wide DynamoDB Table resource for a table name."""
+    return boto3.resource("dynamodb", config=RETRY_CONFIG).Table(name)
+
+
+def reset_clients() -> None:
+    """Forget every cached client, so that the next call reads the endpoint and credentials again."""
+    client.cache_clear()
+    dynamodb_table.cache_clear()
