@@ -15,12 +15,16 @@ import boto3
 from botocore.config import Config
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+# Presigned POSTs and URLs must use SigV4: botocore still signs them with SigV2 by default
+# in some regions, and SigV2 forms carry an AWSAccessKeyId field that no policy condition covers.
+S3_CONFIG = RETRY_CONFIG.merge(Config(signature_version="s3v4"))
 
 
 @functools.cache
 def client(service: str) -> Any:
     """Return the process-wide boto3 client for a service."""
-    return boto3.client(service, config=RETRY_CONFIG)  # type: ignore[call-overload]
+    config = S3_CONFIG if service == "s3" else RETRY_CONFIG
+    return boto3.client(service, config=config)  # type: ignore[call-overload]
 
 
 @functools.cache

@@ -79,6 +79,7 @@ class Job:
     email: str | None = None
     email_hash: str | None = None
     delete_token_hash: str | None = None
+    delete_token: str | None = None
     style: str | None = None
     notify_error: str | None = None
     expires_at: int | None = None
@@ -94,6 +95,7 @@ class Job:
             email=item.get("email"),
             email_hash=item.get("email_hash"),
             delete_token_hash=item.get("delete_token_hash"),
+            delete_token=item.get("delete_token"),
             style=item.get("style"),
             notify_error=item.get("notify_error"),
             expires_at=int(item["expires_at"]) if "expires_at" in item else None,
@@ -134,6 +136,7 @@ class JobStore:
             email=email,
             email_hash=email_hash(email),
             delete_token_hash=token_hash(delete_token),
+            delete_token=delete_token,
             expires_at=int(now) + self._settings.job_ttl_days * 86400,
         )
         self._table.put_item(
@@ -145,6 +148,8 @@ class JobStore:
                 "email": email,
                 "email_hash": job.email_hash,
                 "delete_token_hash": job.delete_token_hash,
+                # Kept in clear only until the email that carries the delete link is sent.
+                "delete_token": delete_token,
                 "expires_at": job.expires_at,
             },
             ConditionExpression="attribute_not_exists(job_id)",
@@ -172,10 +177,11 @@ class JobStore:
 
         Raises:
             JobNotFound: the record does not exist (or was deleted).
-            TransitionRejected: the job's status does not allow the change; `current` says
-                where it is, so callers can treat a repeat of a finished step as done.
+            TransitionRejected: the job's status does not allow the change. Its `current`
+                attribute is the job's status, so callers can treat a repeated step as done.
         """
         now = time.time() if now is None else now
+        target = JobStatus(target)
         allowed = sorted(status.value for status in ALLOWED_FROM[target])
         names = {"#status": "status", "#history": "history", "#target": target.value}
         values: dict[str, Any] = {":target": target.value, ":now": _decimal(now)}
@@ -236,7 +242,7 @@ class JobStore:
             raise
 
     def claim_notification(self, job_id: str, *, lease_seconds: int, now: float | None = None) -> bool:
-        """Claim the right to send this job's email for a while; return False if another sender holds it.
+        """Claim the right to send this job's email for a while; return False while another sender has it.
 
         The lease stops two concurrent deliveries of one notification from sending two emails,
         yet lets a retry send the email when the first sender died before it could.

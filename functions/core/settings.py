@@ -61,6 +61,8 @@ class Settings:
     min_face_fraction: float
     face_detector: str
     jobs_per_email_per_day: int
+    web_origin: str | None
+    api_base_url: str | None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -80,4 +82,6 @@ class Settings:
             min_face_fraction=_number("S2A_MIN_FACE_FRACTION", 0.15),
             face_detector=os.environ.get("S2A_FACE_DETECTOR", "builtin"),
             jobs_per_email_per_day=_integer("S2A_JOBS_PER_EMAIL_PER_DAY", 20),
+            web_origin=os.environ.get("S2A_WEB_ORIGIN") or None,
+            api_base_url=(os.environ.get("S2A_API_BASE_URL") or "").rstrip("/") or None,
         )

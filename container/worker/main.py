@@ -1,0 +1,70 @@
+"""Starts the worker: reads settings, loads the stylizer, runs the queue loop.
+
+S2A_STYLE chooses the stylizer: `gan` needs installed weights and refuses to start without
+them (the setting in AWS); `preview` is the cartoon filter; `auto` (the default on one
+machine) uses the GAN when weights are installed and otherwise announces the preview style.
+"""
+
+from __future__ import annotations
+
+import os
+
+from container.model.stylizer import Stylizer
+from container.worker.loop import Worker, WorkerConfig
+from functions.core.observability import worker_logger as logger
+from functions.core.settings import Settings, SettingsError
+
+STYLES = ("auto", "gan", "preview")
+
+
+class StylizerUnavailable(RuntimeError):
+    """Raised when the configured stylizer cannot be loaded."""
+
+
+def load_stylizer(style: str, *, device: str = "cpu", batch_size: int = 4) -> Stylizer:
+    """Return the stylizer for S2A_STYLE; never a GAN with random or partial weights.
+
+    Raises:
+        ValueError: an unknown style name.
+        StylizerUnavailable: `gan` was requested and no valid weights are installed.
+    """
+    if style not in STYLES:
+        raise ValueError(f"S2A_STYLE={style!r} is not one of {', '.join(STYLES)}")
+    if style == "preview":
+        return _preview()
+
+    from container.weights import load_gan_stylizer, weights_installed
+
+    if style == "auto" and not weights_installed():
+        logger.warning("no GAN weights installed; using the preview style (see README to install weights)")
+        return _preview()
+    try:
+        return load_gan_stylizer(device=device, batch_size=batch_size)
+    except Exception as error:
+        raise StylizerUnavailable(f"could not load the GAN weights: {error}") from error
+
+
+def _preview() -> Stylizer:
+    from container.model.cartoon import CartoonStylizer
+
+    return CartoonStylizer()
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+        batch_size = int(os.environ.get("S2A_BATCH_SIZE", "4"))
+        stylizer = load_stylizer(os.environ.get("S2A_STYLE", "auto"), device=os.environ.get("S2A_DEVICE", "cpu"), batch_size=batch_size)
+    except (SettingsError, ValueError, StylizerUnavailable) as error:
+        logger.error("worker cannot start", extra={"error": str(error)})
+        return 1
+    config = WorkerConfig(
+        batch_size=batch_size,
+        wait_seconds=int(os.environ.get("S2A_WAIT_SECONDS", "20")),
+        visibility_timeout=int(os.environ.get("S2A_VISIBILITY_TIMEOUT", "300")),
+        heartbeat_seconds=float(os.environ.get("S2A_HEARTBEAT_SECONDS", "60")),
+    )
+    worker = Worker(settings, stylizer, config)
+    worker.install_signal_handlers()
+    worker.run()
+    return 0
