@@ -36,6 +36,7 @@ class WorkerConfig:
     wait_seconds: int = 20
     visibility_timeout: int = 300
     heartbeat_seconds: float = 60.0
+    retry_delay_seconds: int = 30
     idle_exit_seconds: float | None = None
 
 
@@ -152,7 +153,7 @@ class Worker:
             except Exception:  # noqa: BLE001 - one bad job must not stop the batch
                 logger.exception("could not read the aligned face; leaving the message for a retry", extra={"job_id": job_id})
                 report.failed.append(job_id)
-                heartbeat.release(message["MessageId"])
+                self._give_back(sqs, [message], heartbeat)
                 continue
             runnable[job_id] = (face, [message])
 
@@ -167,9 +168,7 @@ class Worker:
         except Exception:  # noqa: BLE001 - the messages return after the visibility timeout
             logger.exception("the generator failed on a batch; leaving its messages for a retry", extra={"job_ids": job_ids})
             report.failed.extend(job_ids)
-            for job_id in job_ids:
-                for message in runnable[job_id][1]:
-                    heartbeat.release(message["MessageId"])
+            self._give_back(sqs, [message for job_id in job_ids for message in runnable[job_id][1]], heartbeat)
             return
         seconds = time.monotonic() - started
         logger.info("batch rendered", extra={"jobs": len(job_ids), "seconds": round(seconds, 3), "style": self.stylizer.style})
@@ -180,20 +179,36 @@ class Worker:
                 buffer = io.BytesIO()
                 portrait.save(buffer, format="PNG")
                 s3.put_object(Bucket=self.settings.bucket, Key=keys.result_key(job_id), Body=buffer.getvalue(), ContentType="image/png")
-                job = finish(self.store, self.settings, job_id, JobStatus.DONE, extra={"style": self.stylizer.style})
+                finished_job = finish(self.store, self.settings, job_id, JobStatus.DONE, extra={"style": self.stylizer.style})
                 s3.delete_object(Bucket=self.settings.bucket, Key=keys.face_key(job_id))
-                if job is None:
+                if finished_job is None:
                     # Deleted by its owner or failed meanwhile: keep no portrait of it.
                     s3.delete_object(Bucket=self.settings.bucket, Key=keys.result_key(job_id))
             except Exception:  # noqa: BLE001 - leave this job's message for a retry, go on with the rest
                 logger.exception("could not store the portrait; leaving the message for a retry", extra={"job_id": job_id})
                 report.failed.append(job_id)
-                for message in messages_for_job:
-                    heartbeat.release(message["MessageId"])
+                self._give_back(sqs, messages_for_job, heartbeat)
                 continue
             logger.info("portrait stored", extra={"job_id": job_id})
             report.done.append(job_id)
             self._delete(sqs, messages_for_job, heartbeat)
+
+    def _give_back(self, sqs: Any, messages: list[dict[str, Any]], heartbeat: VisibilityHeartbeat) -> None:
+        """Stop extending failed messages and let SQS deliver them again after the retry delay.
+
+        Each delivery counts towards the queue's maxReceiveCount, so a job that fails every
+        time reaches the dead-letter queue, which ends it FAILED with an apology email.
+        """
+        for message in messages:
+            heartbeat.release(message["MessageId"])
+            try:
+                sqs.change_message_visibility(
+                    QueueUrl=self.settings.inference_queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=self.config.retry_delay_seconds,
+                )
+            except Exception:  # noqa: BLE001 - the message still returns, after the full visibility timeout
+                logger.exception("could not shorten a failed message's visibility", extra={"message_id": message["MessageId"]})
 
     def _delete(self, sqs: Any, messages: list[dict[str, Any]], heartbeat: VisibilityHeartbeat) -> None:
         for message in messages:

@@ -63,6 +63,7 @@ def main() -> int:
         wait_seconds=int(os.environ.get("S2A_WAIT_SECONDS", "20")),
         visibility_timeout=int(os.environ.get("S2A_VISIBILITY_TIMEOUT", "300")),
         heartbeat_seconds=float(os.environ.get("S2A_HEARTBEAT_SECONDS", "60")),
+        retry_delay_seconds=int(os.environ.get("S2A_RETRY_DELAY_SECONDS", "30")),
     )
     worker = Worker(settings, stylizer, config)
     worker.install_signal_handlers()

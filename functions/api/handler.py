@@ -72,9 +72,18 @@ def create_job() -> Response[str]:
     address = body.get("email")
     if not isinstance(address, str) or not address.strip():
         return _error(HTTPStatus.BAD_REQUEST, "missing_email", "Please enter your email address.")
+    address = address.strip()
+    local_part = address.rpartition("@")[0]
+    if not local_part.isascii():
+        # NOTE: SES does not accept SMTPUTF8 addresses, so a non-ASCII local part could never be mailed.
+        return _error(
+            HTTPStatus.BAD_REQUEST,
+            "unsupported_email",
+            "We cannot send email to an address with non-ASCII characters before the @ sign. Please use another address.",
+        )
     try:
         # Syntax only: a DNS lookup would slow every request and fail in closed networks.
-        validated = validate_email(address.strip(), check_deliverability=False)
+        validated = validate_email(address, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError:
         return _error(HTTPStatus.BAD_REQUEST, "invalid_email", "Please enter a valid email address.")
     if body.get("consent") is not True:
@@ -84,7 +93,8 @@ def create_job() -> Response[str]:
             "Please agree that we process your photo to make the portrait.",
         )
 
-    normalized = validated.normalized
+    # The ASCII form (an internationalised domain in punycode) is what SES can send to.
+    normalized = validated.ascii_email or validated.normalized
     address_hash = email_hash(normalized)
     day = time.strftime("%Y-%m-%d", time.gmtime())
     if STORE.count_recent_jobs(address_hash, day=day) > SETTINGS.jobs_per_email_per_day:

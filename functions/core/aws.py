@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 5}, connect_timeout=5, read_timeout=30)
 # Presigned POSTs and URLs must use SigV4: botocore still signs them with SigV2 by default
 # in some regions, and SigV2 forms carry an AWSAccessKeyId field that no policy condition covers.
 S3_CONFIG = RETRY_CONFIG.merge(Config(signature_version="s3v4"))

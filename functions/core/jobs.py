@@ -271,6 +271,18 @@ class JobStore:
             raise
         return True
 
+    def release_notification(self, job_id: str) -> None:
+        """Give up the sending lease after a failed send, so that the next delivery can try at once."""
+        try:
+            self._table.update_item(
+                Key={"job_id": job_id},
+                UpdateExpression="REMOVE notify_lease_until",
+                ConditionExpression="attribute_exists(job_id)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
     def count_recent_jobs(self, address_hash: str, *, day: str) -> int:
         """Count one more job for an address on a UTC day and return the new total."""
         response = self._table.update_item(

@@ -68,7 +68,8 @@ def build_email(outcome: Outcome, *, sender: str, recipient: str) -> EmailMessag
     message.set_content(text)
     message.add_alternative(body_html, subtype="html")
     if outcome.status is JobStatus.DONE and outcome.portrait_png:
-        html_part = message.get_payload()[1]
+        html_part = message.get_body(preferencelist=("html",))
+        assert isinstance(html_part, EmailMessage)
         html_part.add_related(outcome.portrait_png, maintype="image", subtype="png", cid=cid, filename="portrait.png", disposition="inline")
     return message
 

@@ -94,7 +94,6 @@ EXPLANATIONS: dict[Reason, Explanation] = {
 
 def explain(reason: str | None) -> Explanation:
     """Return the explanation for a reason code; an unknown code reads as a failure on our side."""
-    try:
-        return EXPLANATIONS[Reason(reason)]
-    except ValueError:
+    if reason is None or reason not in Reason.__members__.values():
         return EXPLANATIONS[Reason.PROCESSING_FAILED]
+    return EXPLANATIONS[Reason(reason)]

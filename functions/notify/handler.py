@@ -12,6 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
@@ -98,6 +99,9 @@ def notify_job(job_id: str) -> None:
         except ClientError as error:
             code = error.response["Error"]["Code"]
             if code not in FINAL_SES_ERRORS:
+                # Throttling that outlasted botocore's retries, or an outage: SQS delivers the message again.
+                logger.warning("SES send failed; the message will be retried", extra={"error_code": code})
+                STORE.release_notification(job_id)
                 raise
             notify_error = code
             logger.warning("SES rejected the email; not retrying", extra={"error_code": code})
@@ -129,5 +133,5 @@ def record_handler(record: SQSRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

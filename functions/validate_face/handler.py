@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -52,7 +53,10 @@ def validate_upload(created: ObjectCreated) -> None:
     """Validate one uploaded object and move its job on; raise only for errors worth retrying."""
     job_id = keys.job_id_from_upload_key(created.key)
     if job_id is None:
-        logger.warning("ignoring an object outside uploads/<job_id>", extra={"key_length": len(created.key)})
+        # Only presigned forms write here, each for one job's key, so this object belongs to no job.
+        logger.warning("deleting an upload whose key is not uploads/<job_id>", extra={"key_length": len(created.key)})
+        if created.key.startswith(keys.UPLOADS_PREFIX):
+            aws.client("s3").delete_object(Bucket=SETTINGS.bucket, Key=created.key)
         return
     logger.thread_safe_append_keys(job_id=job_id)
     try:
@@ -129,5 +133,5 @@ def record_handler(record: SQSRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -102,3 +102,19 @@ def create_resources(config: DeploymentConfig) -> Resources:
 
     aws.client("sesv2").create_email_identity(EmailIdentity=config.sender)
     return Resources(bucket=BUCKET, table=TABLE, intake=intake, inference=inference, notify=notify)
+
+
+def allow_web_origin(bucket: str, origin: str) -> None:
+    """Give the bucket the CORS rule that the CDK storage unit sets, for the upload page's origin.
+
+    The page POSTs the presigned upload form to moto's origin, which differs from its own.
+    NOTE: moto 5.2 checks these rules on preflight (OPTIONS) requests only. Its server adds
+    `Access-Control-Allow-Origin: <any request origin>` to every other response (flask-cors,
+    unless MOTO_DISABLE_GLOBAL_CORS is set), so unlike S3 it accepts form POSTs from any origin.
+    """
+    aws.client("s3").put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [{"AllowedOrigins": [origin], "AllowedMethods": ["POST", "GET"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 3000}]
+        },
+    )

@@ -58,12 +58,13 @@ class EmbeddedStack:
         self._configure_aws_environment()
 
         from functions.core import aws
-        from selfie2anime.embedded.resources import create_resources
+        from selfie2anime.embedded.resources import allow_web_origin, create_resources
 
         aws.reset_clients()
         self.resources = create_resources(self.config)
         self._configure_runtime_environment()
         self._start_api()
+        allow_web_origin(self.resources.bucket, self.api.url)
         self._start_pollers()
         if self.options.worker:
             self.start_worker()
@@ -157,7 +158,9 @@ class EmbeddedStack:
 
         if self.stylizer is None:
             self.stylizer = load_stylizer(self.options.style)
-        config = WorkerConfig(batch_size=4, wait_seconds=1, visibility_timeout=60, heartbeat_seconds=20)
+        config = WorkerConfig(
+            batch_size=4, wait_seconds=1, visibility_timeout=60, heartbeat_seconds=20, retry_delay_seconds=self.options.retry_delay_seconds
+        )
         self.worker = Worker(Settings.from_env(), self.stylizer, config)
         self._worker_thread = threading.Thread(target=self.worker.run, name="worker", daemon=True)
         self._worker_thread.start()

@@ -71,6 +71,7 @@ def test_presigned_post_policy_conditions(api, stack):
         ({"email": "not-an-address", "consent": True}, "invalid_email"),
         ({"email": "a@example.com\r\nBcc: victim@example.com", "consent": True}, "invalid_email"),
         ({"email": "x" * 300 + "@example.com", "consent": True}, "invalid_email"),
+        ({"email": "jösé@example.com", "consent": True}, "unsupported_email"),
         ({"email": "a@example.com", "consent": False}, "consent_required"),
         ({"email": "a@example.com", "consent": "yes"}, "consent_required"),
         ({"consent": True}, "missing_email"),
@@ -148,3 +149,12 @@ def test_quota_counts_case_variants_as_one_address(api):
 
     assert status == 429
     assert body["error"] == "quota_exceeded"
+
+
+def test_international_domain_is_stored_as_punycode(api, stack):
+    from functions.core import aws
+
+    _, body = api("POST", "/jobs", body={"email": "user@exämple.com", "consent": True})
+
+    item = aws.dynamodb_table(stack.resources.table).get_item(Key={"job_id": body["job_id"]})["Item"]
+    assert item["email"] == "user@xn--exmple-cua.com"

@@ -134,3 +134,14 @@ def test_test_event_is_skipped(env):
                           "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": env.stack.resources.intake.arn, "awsRegion": "us-east-1"}]}
 
     assert env.handle(event) == {"batchItemFailures": []}
+
+
+@pytest.mark.parametrize("key", ["uploads/my photo+1.jpg", "uploads/été ☀.jpg", "uploads/a+b c%20d.jpg"])
+def test_odd_keys_are_decoded_and_removed(env, portrait_jpeg, key):
+    env.s3.put_object(Bucket=env.bucket, Key=key, Body=portrait_jpeg)
+
+    result = env.handle(env.intake_event())
+
+    assert result["batchItemFailures"] == []
+    # Deleting the object proves the handler decoded the URL-encoded key exactly.
+    assert env.s3.list_objects_v2(Bucket=env.bucket, Prefix=key).get("KeyCount") == 0

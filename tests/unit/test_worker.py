@@ -60,7 +60,7 @@ def env(paused_stack):
             self.sqs.send_message(QueueUrl=self.settings.inference_queue_url, MessageBody=json.dumps({"job_id": job_id}))
 
         def worker(self, stylizer, *, visibility: int = 30) -> Worker:
-            config = WorkerConfig(batch_size=10, wait_seconds=1, visibility_timeout=visibility, heartbeat_seconds=0.2)
+            config = WorkerConfig(batch_size=10, wait_seconds=1, visibility_timeout=visibility, heartbeat_seconds=0.2, retry_delay_seconds=1)
             return Worker(self.settings, stylizer, config)
 
     return Env()
@@ -117,7 +117,7 @@ def test_generator_failure_keeps_messages(env):
     job_id = env.queued_job()
     env.send(job_id)
 
-    report = env.worker(CountingStylizer(fail=True), visibility=1).run_once()
+    report = env.worker(CountingStylizer(fail=True), visibility=60).run_once()
 
     assert report.failed == [job_id]
     assert env.store.get(job_id).status == "QUEUED"
