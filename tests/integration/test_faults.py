@@ -110,3 +110,35 @@ def test_duplicate_s3_event_sends_one_email(stack, portrait_jpeg):
     stack.outbox.flush()
 
     assert len(emails_for(stack, job["job_id"])) == 1
+
+
+def test_upload_after_job_finished_changes_nothing(stack, portrait_jpeg, cat_jpeg):
+    from selfie2anime.demo import upload
+
+    job = submit(stack, portrait_jpeg, email="late@example.com")
+    wait_notified(job)
+
+    upload(job, cat_jpeg, "second.jpg", "image/jpeg")
+    wait_until(lambda: queue_depth(stack.resources.intake.url) == 0, timeout=30, message="the late upload was consumed")
+    stack.outbox.flush()
+
+    status = requests.get(job["status_url"], timeout=30).json()
+    assert status["status"] == "DONE"
+    assert len(emails_for(stack, job["job_id"])) == 1
+
+
+def test_upload_after_delete_is_discarded(stack, portrait_jpeg):
+    from functions.core import aws
+    from selfie2anime.demo import create_job, upload
+
+    job = create_job(stack.api.url, "deleted@example.com")
+    deleted = requests.delete(job["status_url"], headers={"X-Delete-Token": job["delete_token"]}, timeout=30)
+    assert deleted.status_code == 204
+
+    upload(job, portrait_jpeg, "after-delete.jpg", "image/jpeg")
+    wait_until(lambda: queue_depth(stack.resources.intake.url) == 0, timeout=30, message="the upload was consumed")
+
+    assert requests.get(job["status_url"], timeout=30).status_code == 404
+    listing = aws.client("s3").list_objects_v2(Bucket=stack.resources.bucket, Prefix=f"uploads/{job['job_id']}")
+    assert listing.get("KeyCount", 0) == 0
+    assert emails_for(stack, job["job_id"]) == []
