@@ -147,3 +147,61 @@ def test_heartbeat_extends_visibility_during_slow_batch(env):
     assert report.done == [job_id]
     assert seen_by_another_consumer == []
     assert receive_all(env.settings.inference_queue_url, wait=0) == []
+
+
+def test_batch_runs_under_scale_in_protection(env):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from container.worker.protection import TaskProtection
+
+    calls = []
+
+    class FakeAgent(BaseHTTPRequestHandler):
+        def do_PUT(self):  # noqa: N802
+            calls.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            return
+
+    agent = ThreadingHTTPServer(("127.0.0.1", 0), FakeAgent)
+    threading.Thread(target=agent.serve_forever, daemon=True).start()
+    try:
+        job_id = env.queued_job()
+        env.send(job_id)
+        worker = env.worker(CountingStylizer())
+        worker.protection = TaskProtection(f"http://127.0.0.1:{agent.server_address[1]}", minutes=15)
+
+        worker.run_once()
+    finally:
+        agent.shutdown()
+        agent.server_close()
+
+    assert [path for path, _ in calls] == ["/task-protection/v1/state"] * 2
+    assert calls[0][1] == {"ProtectionEnabled": True, "ExpiresInMinutes": 15}
+    assert calls[1][1] == {"ProtectionEnabled": False}
+    assert env.store.get(job_id).status == "DONE"
+
+
+def test_idle_poll_leaves_protection_alone(env):
+    from container.worker.protection import TaskProtection
+
+    class Recording(TaskProtection):
+        def __init__(self):
+            super().__init__("http://127.0.0.1:9")
+            self.states = []
+
+        def set(self, protected):
+            self.states.append(protected)
+
+    worker = env.worker(CountingStylizer())
+    worker.protection = Recording()
+
+    report = worker.run_once()
+
+    assert report.received == 0
+    assert worker.protection.states == []
