@@ -1,0 +1,94 @@
+"""Layers that reproduce TensorFlow-specific behaviour of the U-GAT-IT original.
+
+Two behaviours of taki0112/UGATIT `ops.py` have no direct PyTorch equivalent:
+
+- Padding: `conv(pad=p)` pads p on all sides when (kernel - stride) is even.
+  Otherwise it pads p at the top and left and (kernel - stride - p) at the
+  bottom and right. The 4x4 stride-1 discriminator convolutions therefore pad
+  1 before and 2 after, which keeps the feature map size.
+- Spectral normalisation: the stored vector `u` has shape [1, out_channels] and
+  every forward pass runs one power iteration from it before dividing the
+  kernel by the estimated largest singular value. PyTorch's
+  `torch.nn.utils.spectral_norm` skips that iteration in eval mode and stores
+  `u` on the other side of the matrix.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# tf.nn.l2_normalize divides by sqrt(max(sum(x**2), 1e-12)), which equals max(norm, 1e-6).
+_L2_NORMALIZE_EPSILON = 1e-6
+
+
+def tf_padding(kernel: int, stride: int, pad: int) -> tuple[int, int, int, int]:
+    """Return (left, right, top, bottom) padding that the TF original applies for a conv."""
+    if pad == 0:
+        return (0, 0, 0, 0)
+    if (kernel - stride) % 2 == 0:
+        return (pad, pad, pad, pad)
+    after = kernel - stride - pad
+    return (pad, after, pad, after)
+
+
+def spectral_normalize(weight: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Divide `weight` by its largest singular value, estimated by one power iteration from `u`.
+
+    Args:
+        weight: a conv weight [out, in, kh, kw] or linear weight [out, in].
+        u: the TF variable `u` of shape [1, out].
+
+    Returns:
+        The normalised weight, same shape. `u` is not updated: inference does not
+        train, and the result then depends only on the checkpoint.
+    """
+    # TF reshapes its [kh, kw, in, out] kernel to rows (kh, kw, in) by column out;
+    # the singular value does not depend on the row order, so [out, -1] transposed works.
+    matrix = weight.reshape(weight.shape[0], -1)
+    v = F.normalize(u @ matrix, dim=1, eps=_L2_NORMALIZE_EPSILON)
+    u_new = F.normalize(v @ matrix.t(), dim=1, eps=_L2_NORMALIZE_EPSILON)
+    sigma = (v @ matrix.t()) @ u_new.t()
+    return weight / sigma.reshape(())
+
+
+class PaddedConv2d(nn.Module):
+    """Reflection padding as the TF original computes it, then a VALID convolution with bias.
+
+    Args:
+        in_channels: input channels.
+        out_channels: output channels.
+        kernel: square kernel size.
+        stride: stride in both directions.
+        pad: the `pad` argument of the TF original's `conv`.
+        spectral_norm: divide the weight by its spectral norm on every forward
+            pass and keep TF's power-iteration vector as the buffer `u`.
+        bias: add a bias (every TF convolution of U-GAT-IT has one).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        kernel: int,
+        stride: int = 1,
+        pad: int = 0,
+        spectral_norm: bool = False,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel, stride=stride, bias=bias)
+        self.padding = tf_padding(kernel, stride, pad)
+        self.spectral_norm = spectral_norm
+        if spectral_norm:
+            self.register_buffer("u", torch.randn(1, out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if any(self.padding):
+            x = F.pad(x, self.padding, mode="reflect")
+        if not self.spectral_norm:
+            return self.conv(x)
+        weight = spectral_normalize(self.conv.weight, self.u)
+        return F.conv2d(x, weight, self.conv.bias, stride=self.conv.stride)

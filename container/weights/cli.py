@@ -1,0 +1,116 @@
+"""`selfie2anime model ...`: install, describe and verify the generator weights."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from container.weights.errors import WeightsError
+from container.weights.install import install_weights
+from container.weights.installed import verify_weights, weights_info
+from container.weights.paths import DEFAULT_WEIGHTS_DIR, WEIGHTS_DIR_ENV
+
+_FORMATS_HELP = (
+    "a .safetensors file written by selfie2anime (manifest.json beside it or its description in the header), "
+    "a UGATIT-pytorch .pt checkpoint, or a TensorFlow U-GAT-IT checkpoint directory (needs the convert extra)"
+)
+
+
+def build_parser(prog: str = "selfie2anime model") -> argparse.ArgumentParser:
+    """Build the argument parser; its help text is the command's documentation."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=(
+            "Manage the U-GAT-IT generator weights. Weights are never downloaded implicitly: install them "
+            "once with `install`, and the worker loads them strictly and refuses to start if anything is "
+            f"wrong. The weights directory is --weights-dir, else ${WEIGHTS_DIR_ENV}, else {DEFAULT_WEIGHTS_DIR}."
+        ),
+    )
+    parser.add_argument("--weights-dir", type=Path, help="weights directory to use instead of the default")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    install = commands.add_parser(
+        "install",
+        help="install weights from a file, directory or URL",
+        description=(
+            f"Install generator weights from {_FORMATS_HELP}. URLs (http or https) are downloaded into a "
+            "temporary file in the weights directory. Every network is loaded strictly before the new weights "
+            "replace the old ones, so a failed install leaves the previous weights in place."
+        ),
+    )
+    install.add_argument("source", metavar="PATH|URL", help="local path or http(s) URL of the weights")
+    install.add_argument(
+        "--sha256", metavar="HEX", help="expected SHA-256 of the file (64 hex digits), checked before installing"
+    )
+
+    commands.add_parser(
+        "info",
+        help="show the installed weights",
+        description="Print the installed weights' manifest: format, mode, image size, channels, source, SHA-256.",
+    )
+    info = commands.choices["info"]
+    info.add_argument("--json", action="store_true", help="print the manifest fields as JSON")
+
+    commands.add_parser(
+        "verify",
+        help="re-hash the weights file and load every network strictly",
+        description=(
+            "Re-compute the weights file's SHA-256, compare it with manifest.json, and load every network "
+            "in the file strictly. Exits with status 1 and names the problem if anything is wrong."
+        ),
+    )
+    return parser
+
+
+def _print_info(info: dict[str, object]) -> None:
+    order = ("weights_dir", "path", "format", "mode", "image_size", "channels", "n_res", "networks",
+             "size_bytes", "sha256", "source", "installed_at")  # fmt: skip
+    for key in order:
+        value = info.get(key)
+        if isinstance(value, list):
+            value = ", ".join(map(str, value))
+        print(f"{key}: {value}")
+    if not info.get("file_present"):
+        print("warning: the weights file is missing; run `selfie2anime model install` again")
+
+
+def cli_main(argv: list[str]) -> int:
+    """Run `selfie2anime model` with `argv` (the arguments after "model"); returns the exit status.
+
+    Errors are printed as one line on stderr with status 1; argparse usage errors exit with status 2.
+    """
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "install":
+            manifest = install_weights(args.source, sha256=args.sha256, weights_dir=args.weights_dir)
+            print(
+                f"installed {manifest.file}: {manifest.format}, {manifest.mode} mode, {manifest.image_size}px, "
+                f"networks {', '.join(manifest.networks)}, sha256 {manifest.sha256}"
+            )
+        elif args.command == "info":
+            info = weights_info(args.weights_dir)
+            if args.json:
+                print(json.dumps(info, indent=2, sort_keys=True))
+            else:
+                _print_info(info)
+        else:
+            manifest = verify_weights(args.weights_dir)
+            print(
+                f"ok: {manifest.file} matches sha256 {manifest.sha256}; "
+                f"{', '.join(manifest.networks)} loaded strictly ({manifest.mode} mode)"
+            )
+    except WeightsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"error: {error.strerror or error} ({error.filename or 'weights directory'})", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli_main(sys.argv[1:]))

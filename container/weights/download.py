@@ -1,0 +1,77 @@
+"""Streaming download of a weights file into the weights directory."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import logging
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from container.weights.errors import ChecksumMismatchError, DownloadError
+from container.weights.files import CHUNK_BYTES
+
+logger = logging.getLogger(__name__)
+
+URL_SCHEMES = ("http", "https")
+# Seconds to wait for the connection and for each read; not a limit on the whole download.
+TIMEOUT_SECONDS = 60
+
+
+def is_url(source: str) -> bool:
+    """True if `source` is an http(s) URL."""
+    return urlsplit(source).scheme.lower() in URL_SCHEMES
+
+
+def download(url: str, directory: Path, *, expected_sha256: str | None) -> tuple[Path, str]:
+    """Stream `url` into a temporary file in `directory` and return its path and SHA-256.
+
+    The file keeps a ".download" name, so it is never mistaken for installed
+    weights; the caller moves it into place or deletes it. It is deleted here
+    when the download fails or its hash differs from `expected_sha256`.
+
+    Raises:
+        DownloadError: the request failed, or the server sent fewer bytes than its Content-Length.
+        ChecksumMismatchError: the SHA-256 of the bytes differs from `expected_sha256`.
+    """
+    descriptor, name = tempfile.mkstemp(dir=directory, prefix=".weights-", suffix=".download")
+    path = Path(name)
+    digest = hashlib.sha256()
+    received = 0
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            request = urllib.request.Request(url, headers={"User-Agent": "selfie2anime-weights"})
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+                announced = response.headers.get("Content-Length")
+                logger.info("downloading %s (%s bytes)", url, announced or "unknown")
+                while chunk := response.read(CHUNK_BYTES):
+                    digest.update(chunk)
+                    stream.write(chunk)
+                    received += len(chunk)
+            stream.flush()
+            os.fsync(stream.fileno())
+        if announced is not None and announced.isdigit() and received != int(announced):
+            raise DownloadError(
+                f"download of {url} stopped after {received} of {announced} bytes; run the install again"
+            )
+        sha256 = digest.hexdigest()
+        if expected_sha256 is not None and sha256 != expected_sha256:
+            raise ChecksumMismatchError(
+                f"{url} has SHA-256 {sha256}, expected {expected_sha256}; the download is damaged or "
+                "the URL serves another file. Check the URL and the --sha256 value"
+            )
+    except urllib.error.HTTPError as error:
+        path.unlink(missing_ok=True)
+        raise DownloadError(f"download of {url} failed: HTTP {error.code} {error.reason}") from error
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
+        path.unlink(missing_ok=True)
+        reason = getattr(error, "reason", error)
+        raise DownloadError(f"download of {url} failed: {reason}; check the URL and the network") from error
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, sha256
