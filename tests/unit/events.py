@@ -21,7 +21,10 @@ def context(name: str = "test") -> LocalContext:
 
 
 def receive_all(queue_url: str, *, wait: int = 1) -> list[dict[str, Any]]:
-    """Receive every message currently on a queue (up to 50)."""
+    """Take every message currently on a queue (up to 50) off it, and return them.
+
+    The messages are deleted, so none comes back later to surprise another test.
+    """
     from functions.core import aws
 
     sqs = aws.client("sqs")
@@ -30,6 +33,9 @@ def receive_all(queue_url: str, *, wait: int = 1) -> list[dict[str, Any]]:
         batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait, AttributeNames=["All"]).get("Messages", [])
         if not batch:
             break
+        sqs.delete_message_batch(
+            QueueUrl=queue_url, Entries=[{"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in enumerate(batch)]
+        )
         messages.extend(batch)
     return messages
 
