@@ -95,6 +95,11 @@ def run_demo(photo: Path | None, *, email: str, outbox: Path, style: str, timeou
 
     out.write(f"Result: {result.status}")
     out.write(f" ({result.reason})\n" if result.reason else "\n")
+    if result.reason:
+        from functions.core.reasons import explain
+
+        explanation = explain(result.reason)
+        out.write(f"  {explanation.what} {explanation.advice}\n")
     if result.portrait_path:
         out.write(f"  portrait      {result.portrait_path}\n")
     out.write(f"  email         {result.eml_path}\n")
