@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from container.model.config import DOWNSAMPLING_FACTOR, UGATITConfig
+from container.model.config import DOWNSAMPLING_FACTOR, CamVariant, Mode, UGATITConfig
 from container.model.networks import NETWORK_NAMES
 from container.model.tf_names import OPTIMIZER_SLOT_SUFFIXES, TF_SCOPES, network_mapping
 from container.weights.errors import ConversionError, WeightsError, WeightsFileError
@@ -89,6 +89,7 @@ def infer_config(
             f"the checkpoint has no {error.args[0]}; it is not a U-GAT-IT checkpoint from taki0112/UGATIT"
         ) from error
     n_res = sum(1 for name in shapes if re.fullmatch(rf"{_A2B}/resblock_\d+/res1/conv_0/conv2d/kernel", name))
+    mode: Mode
     if mlp_inputs == mlp_width:
         mode = "light"
         size = image_size or DEFAULT_IMAGE_SIZE
@@ -97,7 +98,7 @@ def infer_config(
         size = math.isqrt(mlp_inputs // mlp_width) * DOWNSAMPLING_FACTOR
         if image_size is not None and image_size != size:
             raise ConversionError(f"the full-mode MLP implies {size}px images, not the requested {image_size}px")
-    cam_variant = "split" if f"{_A2B}/CAM_logit/dense/kernel" in shapes else "shared"
+    cam_variant: CamVariant = "split" if f"{_A2B}/CAM_logit/dense/kernel" in shapes else "shared"
 
     def discriminator_layers(scope: str, default: int) -> int:
         count = sum(1 for name in shapes if re.fullmatch(rf"{scope}/conv_\d+/kernel", name))

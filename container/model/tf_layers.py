@@ -67,6 +67,8 @@ class PaddedConv2d(nn.Module):
         bias: add a bias (every TF convolution of U-GAT-IT has one).
     """
 
+    u: torch.Tensor
+
     def __init__(
         self,
         in_channels: int,

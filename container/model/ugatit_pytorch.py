@@ -14,6 +14,8 @@ format. Its forward differs from the TF original in several ways:
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -183,7 +185,9 @@ class TorchDiscriminator(nn.Module):
         cam_logit = torch.cat([gap_logit, gmp_logit], dim=1)
         # Upstream scales the map by the first parameter of each classifier,
         # which under spectral norm is the weight before normalisation.
-        fused = _cam_fuse(x, self.conv1x1, self.gap_fc.weight_orig[0], self.gmp_fc.weight_orig[0])
+        gap_weight = cast(torch.Tensor, self.gap_fc.weight_orig)
+        gmp_weight = cast(torch.Tensor, self.gmp_fc.weight_orig)
+        fused = _cam_fuse(x, self.conv1x1, gap_weight[0], gmp_weight[0])
         x = F.leaky_relu(fused, LEAKY_RELU_SLOPE)
         heatmap = x.sum(dim=1, keepdim=True)
         return DiscriminatorOutput(logit=self.conv(self.pad(x)), cam_logit=cam_logit, heatmap=heatmap)

@@ -109,6 +109,8 @@ class ClassActivationMap(nn.Module):
             before normalisation.
     """
 
+    u: torch.Tensor
+
     def __init__(self, channels: int, *, negative_slope: float, spectral_norm: bool, split: bool = False) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.zeros(1, channels))

@@ -14,7 +14,13 @@ from container.weights.errors import (
     WeightsNotInstalledError,
 )
 from container.weights.install import install_weights
-from container.weights.installed import load_gan_stylizer, verify_weights, weights_info, weights_installed
+from container.weights.installed import (
+    load_gan_stylizer,
+    load_installed_network,
+    verify_weights,
+    weights_info,
+    weights_installed,
+)
 from container.weights.manifest import Manifest
 from container.weights.paths import WEIGHTS_DIR_ENV, resolve_weights_dir
 
@@ -34,6 +40,7 @@ __all__ = [
     "WeightsNotInstalledError",
     "install_weights",
     "load_gan_stylizer",
+    "load_installed_network",
     "resolve_weights_dir",
     "verify_weights",
     "weights_info",

@@ -6,9 +6,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from torch import nn
+
 from container.model.config import MODES
 from container.model.inference import GanStylizer, Precision
-from container.model.networks import GENERATOR_A2B
+from container.model.networks import GENERATOR_A2B, NETWORK_NAMES
 from container.weights.errors import (
     ChecksumMismatchError,
     ManifestError,
@@ -125,6 +127,32 @@ def weights_installed(weights_dir: Path | None = None) -> bool:
     except WeightsError:
         return False
     return True
+
+
+def load_installed_network(network: str, weights_dir: Path | None = None, *, device: str = "cpu") -> nn.Module:
+    """Load one installed network (for example "disGB" or "genB2A" to score candidates), strictly.
+
+    Its forward returns `GeneratorOutput` or `DiscriminatorOutput`.
+
+    Raises:
+        ValueError: `network` is not one of the six U-GAT-IT network names.
+        WeightsNotInstalledError: nothing is installed.
+        ManifestError: manifest.json is invalid, or the installed checkpoint lacks `network`.
+        WeightsFileError: the file is missing, truncated or unreadable.
+        ChecksumMismatchError: its SHA-256 differs from the manifest's.
+        TensorMismatchError: a tensor is missing, unexpected or has the wrong shape.
+    """
+    if network not in NETWORK_NAMES:
+        raise ValueError(f"unknown network {network!r}; expected one of {', '.join(NETWORK_NAMES)}")
+    directory = resolve_weights_dir(weights_dir)
+    manifest = require_manifest(directory)
+    if network not in manifest.networks:
+        raise ManifestError(
+            f"the weights in {directory} have no {network} (networks: {', '.join(manifest.networks)}); "
+            "install a checkpoint that contains it"
+        )
+    path = check_file(directory, manifest, hash_file=True)
+    return load_network(path, manifest.to_config(), network, device=device)
 
 
 def load_gan_stylizer(

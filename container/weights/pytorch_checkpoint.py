@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from container.model.config import DOWNSAMPLING_FACTOR, UGATITConfig
+from container.model.config import DOWNSAMPLING_FACTOR, Mode, UGATITConfig
 from container.model.networks import GENERATOR_A2B, NETWORK_NAMES
 from container.weights.errors import ConversionError, WeightsFileError
 
@@ -75,6 +75,7 @@ def infer_config(tensors: dict[str, torch.Tensor], *, path: Path) -> UGATITConfi
         raise ConversionError(f"{path}: genA2B lacks {error.args[0]}; it is not a UGATIT-pytorch generator") from error
     n_res = sum(1 for name in tensors if name.startswith("genA2B.UpBlock1_") and name.endswith(".conv1.weight"))
 
+    mode: Mode
     if mlp_inputs == mlp_width:
         mode, image_size = "light", DEFAULT_IMAGE_SIZE
     else:

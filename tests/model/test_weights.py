@@ -23,6 +23,7 @@ from container.weights import (
     WeightsNotInstalledError,
     install_weights,
     load_gan_stylizer,
+    load_installed_network,
     verify_weights,
     weights_info,
     weights_installed,
@@ -357,3 +358,25 @@ def test_loaded_stylizer_makes_portraits(light_checkpoint: Path, tmp_path: Path)
     assert "light mode" in stylizer.description
     assert [portrait.size for portrait in portraits] == [(256, 256)] * 3
     assert all(portrait.mode == "RGB" for portrait in portraits)
+
+
+def test_load_installed_discriminator(light_checkpoint: Path, tmp_path: Path) -> None:
+    install_weights(str(light_checkpoint), weights_dir=tmp_path)
+    discriminator = load_installed_network("disGB", tmp_path)
+    with torch.inference_mode():
+        output = discriminator(torch.zeros(1, 3, 128, 128))
+    assert tuple(output.cam_logit.shape) == (1, 2)
+    original = torch.load(light_checkpoint, weights_only=True)["disGB"]
+    loaded = discriminator.state_dict()
+    assert all(torch.equal(loaded[key], tensor) for key, tensor in original.items())
+
+
+def test_load_installed_network_rejects_absent_network(tmp_path: Path) -> None:
+    checkpoint = pytorch_checkpoint(small_config(layout="pytorch"), networks=("genA2B",))
+    torch.save(checkpoint, tmp_path / "generator_only.pt")
+    install_weights(str(tmp_path / "generator_only.pt"), weights_dir=tmp_path / "weights")
+
+    with pytest.raises(ManifestError, match="have no disGA"):
+        load_installed_network("disGA", tmp_path / "weights")
+    with pytest.raises(ValueError, match="unknown network"):
+        load_installed_network("disGC", tmp_path / "weights")

@@ -1,0 +1,313 @@
+"""Measure U-GAT-IT generator throughput: the upstream style against this project's inference path.
+
+Both paths run the same generator in one process, next to a measurement of
+the machine's ceiling, so the numbers are comparable:
+
+- reference: a plain PyTorch port of the same generator, written the way
+  upstream ports write it (`F.instance_norm`, `torch.var_mean` in AdaLIN and
+  LIN, concatenated CAM branches). It runs eager in float32 at batch 1 in NCHW
+  under `torch.no_grad`, as the upstream test loops run it;
+- ours: `GanStylizer.forward` with batching, channels_last and the chosen
+  precision (autocast on CUDA, bf16 weights on CPU);
+- ceiling: a large matrix multiply through torch (float32 on CPU, bf16 on CUDA).
+
+Achieved GFLOP/s counts the generator's FLOPs with `torch.utils.flop_counter`
+(about 104.5 GFLOP per 256x256 image in light mode).
+
+Usage:
+    python benchmarks/generator.py                      # CPU, light mode, random weights
+    python benchmarks/generator.py --device cuda        # GPU: bf16 autocast, batch 32
+    python benchmarks/generator.py --weights-dir DIR    # the installed weights instead of random ones
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from container.model.config import UGATITConfig  # noqa: E402
+from container.model.inference import GanStylizer  # noqa: E402
+from container.model.networks import build_generator  # noqa: E402
+
+NOMINAL_GFLOP_PER_IMAGE = 105.0
+
+
+@dataclass
+class Row:
+    """One measured path."""
+
+    path: str
+    batch: int
+    dtype: str
+    layout: str
+    seconds_per_image: float
+    images_per_second: float
+    gflops: float
+    ceiling_fraction: float
+
+
+def plain_forward(state: dict[str, torch.Tensor], x: torch.Tensor, config: UGATITConfig) -> torch.Tensor:
+    """Run the TF-layout generator in `state` the straightforward way; returns the image."""
+
+    def conv(x: torch.Tensor, key: str, pad: int, stride: int = 1) -> torch.Tensor:
+        x = F.pad(x, (pad,) * 4, mode="reflect") if pad else x
+        return F.conv2d(x, state[f"{key}.weight"], state[f"{key}.bias"], stride=stride)
+
+    def instance_norm(x: torch.Tensor, key: str) -> torch.Tensor:
+        return F.instance_norm(x, weight=state[f"{key}.weight"], bias=state[f"{key}.bias"], eps=1e-5)
+
+    def mix(x: torch.Tensor, rho: torch.Tensor) -> torch.Tensor:
+        in_var, in_mean = torch.var_mean(x, dim=(2, 3), keepdim=True, correction=0)
+        ln_var, ln_mean = torch.var_mean(x, dim=(1, 2, 3), keepdim=True, correction=0)
+        rho = rho.reshape(1, -1, 1, 1)
+        return rho * (x - in_mean) / torch.sqrt(in_var + 1e-5) + (1 - rho) * (x - ln_mean) / torch.sqrt(ln_var + 1e-5)
+
+    x = F.relu(instance_norm(conv(x, "stem.conv.conv", 3), "stem.norm"))
+    for i in range(2):
+        x = F.relu(instance_norm(conv(x, f"down.{i}.conv.conv", 1, stride=2), f"down.{i}.norm"))
+    for i in range(config.n_res):
+        y = F.relu(instance_norm(conv(x, f"encoder.{i}.conv1.conv", 1), f"encoder.{i}.norm1"))
+        x = x + instance_norm(conv(y, f"encoder.{i}.conv2.conv", 1), f"encoder.{i}.norm2")
+
+    scale = (state["cam.weight"] + state["cam.bias"])[0].reshape(1, -1, 1, 1)
+    x = F.relu(F.conv2d(torch.cat([x * scale, x * scale], 1), state["cam.fuse.weight"], state["cam.fuse.bias"]))
+    features = x.mean(dim=(2, 3)) if config.light else x.permute(0, 2, 3, 1).flatten(1)
+    features = F.relu(F.linear(features, state["mlp.fc1.weight"], state["mlp.fc1.bias"]))
+    features = F.relu(F.linear(features, state["mlp.fc2.weight"], state["mlp.fc2.bias"]))
+    gamma = F.linear(features, state["mlp.gamma.weight"], state["mlp.gamma.bias"])[:, :, None, None]
+    beta = F.linear(features, state["mlp.beta.weight"], state["mlp.beta.bias"])[:, :, None, None]
+
+    for i in range(config.n_res):
+        rho1 = torch.clamp(state[f"decoder.{i}.norm1.rho"] - 0.1, 0, 1)
+        rho2 = torch.clamp(state[f"decoder.{i}.norm2.rho"] - 0.1, 0, 1)
+        y = F.relu(mix(conv(x, f"decoder.{i}.conv1.conv", 1), rho1) * gamma + beta)
+        x = x + mix(conv(y, f"decoder.{i}.conv2.conv", 1), rho2) * gamma + beta
+    for i in range(2):
+        x = conv(F.interpolate(x, scale_factor=2, mode="nearest"), f"up.{i}.conv.conv", 1)
+        x = mix(x, state[f"up.{i}.norm.rho"]) * state[f"up.{i}.norm.gamma"].reshape(1, -1, 1, 1)
+        x = F.relu(x + state[f"up.{i}.norm.beta"].reshape(1, -1, 1, 1))
+    return torch.tanh(conv(x, "head.conv", 3))
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_per_call(run: Callable[[], object], device: torch.device, *, warmup: int, iterations: int) -> float:
+    """Return the median wall time of `run` in seconds after `warmup` untimed calls."""
+    for _ in range(warmup):
+        run()
+    _synchronize(device)
+    samples = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        run()
+        _synchronize(device)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def matmul_ceiling(device: torch.device, dtype: torch.dtype, *, size: int, rounds: int = 3) -> float:
+    """Return the best GFLOP/s of `rounds` timings of a size x size matrix multiply.
+
+    The best round, not the median, estimates the hardware's capacity when
+    other processes share the machine.
+    """
+    left = torch.randn(size, size, device=device).to(dtype)
+    right = torch.randn(size, size, device=device).to(dtype)
+    torch.mm(left, right)
+    _synchronize(device)
+    best = 0.0
+    for _ in range(rounds):
+        calls = 0
+        start = time.perf_counter()
+        while True:
+            torch.mm(left, right)
+            calls += 1
+            _synchronize(device)
+            elapsed = time.perf_counter() - start
+            if elapsed >= 0.3 and calls >= 2:
+                break
+        best = max(best, 2 * size**3 * calls / elapsed / 1e9)
+    return best
+
+
+def count_gflop(generator: nn.Module, image_size: int) -> float:
+    """Return the FLOPs of one forward pass on one image, in GFLOP."""
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        generator(torch.zeros(1, 3, image_size, image_size))
+    return counter.get_total_flops() / 1e9
+
+
+def load_generator(args: argparse.Namespace) -> tuple[nn.Module, UGATITConfig, str]:
+    """Return the generator to measure, its config and a label for where its weights came from.
+
+    Raises:
+        SystemExit: the installed weights are in the UGATIT-pytorch layout, which the
+            plain reference forward does not cover.
+    """
+    if args.weights_dir:
+        from container.weights import load_gan_stylizer
+
+        stylizer = load_gan_stylizer(args.weights_dir, precision="fp32")
+        config = stylizer.generator.config
+        if config.layout != "tf":
+            raise SystemExit("error: the benchmark's reference forward covers the TF layout only")
+        return stylizer.generator.to(memory_format=torch.contiguous_format), config, f"installed ({args.weights_dir})"
+    config = UGATITConfig(mode=args.mode, image_size=args.image_size)
+    torch.manual_seed(0)
+    return build_generator(config).eval(), config, "untrained, torch.manual_seed(0)"
+
+
+def best_precision(device: torch.device) -> str:
+    """Return bf16 where the hardware has native bf16 matrix support, else fp32 on CPU and fp16 on CUDA."""
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+
+
+def machine_description(device: torch.device, load_average: float | None) -> str:
+    """Return a one-line description of the CPU or GPU, the torch build and the load before the run."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    text = f"{cpu}, {os.cpu_count()} logical CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    if load_average is not None:
+        text += f", 1-minute load average {load_average:.2f} at start"
+    if device.type == "cuda":
+        text += f", GPU {torch.cuda.get_device_name(device)}"
+    return text
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu", help="torch device: cpu (default) or cuda[:N]")
+    parser.add_argument("--mode", choices=("light", "full"), default="light", help="generator mode (default light)")
+    parser.add_argument("--image-size", type=int, default=256, help="square input size in pixels (default 256)")
+    parser.add_argument("--batch-size", type=int, help="images per forward pass on our path (default 4 on CPU, 32 on CUDA)")
+    parser.add_argument("--precision", choices=("best", "fp32", "bf16", "fp16"), default="best",
+                        help="precision of our path; best is bf16 where the hardware supports it natively")  # fmt: skip
+    parser.add_argument("--iterations", type=int, help="timed calls per path; the median is reported (default 3 on CPU, 20 on CUDA)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed calls before timing each path (default 1)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--weights-dir", type=Path, help="measure the installed weights in this directory")
+    parser.add_argument("--ceiling-size", type=int, help="matrix side for the ceiling (default 4096 on CPU, 8192 on CUDA)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    load_average = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("error: --device cuda was given but torch sees no CUDA device", file=sys.stderr)
+        return 1
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    on_cuda = device.type == "cuda"
+    batch_size = args.batch_size or (32 if on_cuda else 4)
+    iterations = args.iterations or (20 if on_cuda else 3)
+    precision = best_precision(device) if args.precision == "best" else args.precision
+
+    generator, config, origin = load_generator(args)
+    gflop = count_gflop(generator, config.image_size)
+
+    # --- ceiling ---
+    ceiling_dtype = torch.bfloat16 if on_cuda else torch.float32
+    ceiling_size = args.ceiling_size or (8192 if on_cuda else 4096)
+    ceiling = matmul_ceiling(device, ceiling_dtype, size=ceiling_size)
+    extra_ceilings = {}
+    if not on_cuda and precision == "bf16":
+        extra_ceilings["bf16"] = matmul_ceiling(device, torch.bfloat16, size=ceiling_size)
+
+    rows: list[Row] = []
+
+    def record(path: str, batch: int, dtype: str, layout: str, seconds: float) -> None:
+        per_image = seconds / batch
+        achieved = gflop / per_image
+        rows.append(Row(path, batch, dtype, layout, per_image, 1 / per_image, achieved, achieved / ceiling))
+
+    # --- reference: plain port, eager fp32, batch 1, NCHW ---
+    state = {name: tensor.to(device) for name, tensor in generator.state_dict().items()}
+    single = (torch.rand(1, 3, config.image_size, config.image_size) * 2 - 1).to(device)
+
+    def run_reference() -> torch.Tensor:
+        with torch.no_grad():
+            return plain_forward(state, single, config)
+
+    record("reference", 1, "fp32", "NCHW", time_per_call(run_reference, device, warmup=args.warmup, iterations=iterations))
+    check = GanStylizer(copy.deepcopy(generator), image_size=config.image_size, device=args.device, precision="fp32")
+    agreement = float((check.forward(single).image - run_reference()).abs().max())
+    del check
+
+    # --- ours ---
+    precisions = [precision] if on_cuda or precision == "fp32" else ["fp32", precision]
+    batch = torch.rand(batch_size, 3, config.image_size, config.image_size) * 2 - 1
+    for name in precisions:
+        stylizer = GanStylizer(
+            copy.deepcopy(generator), image_size=config.image_size, device=args.device, batch_size=batch_size, precision=name  # type: ignore[arg-type]
+        )
+        seconds = time_per_call(lambda: stylizer.forward(batch), device, warmup=args.warmup, iterations=iterations)
+        record("ours", batch_size, name, "channels_last", seconds)
+        del stylizer
+
+    best = max(rows[1:], key=lambda row: row.images_per_second)
+    ratio = best.images_per_second / rows[0].images_per_second
+    if args.json:
+        print(json.dumps({
+            "machine": machine_description(device, load_average), "device": str(device), "mode": config.mode,
+            "image_size": config.image_size, "weights": origin, "gflop_per_image": gflop,
+            "ceiling_gflops": ceiling, "ceiling_dtype": str(ceiling_dtype).removeprefix("torch."),
+            "extra_ceilings_gflops": extra_ceilings, "rows": [asdict(row) for row in rows], "speedup": ratio,
+            "max_abs_difference_fp32": agreement,
+        }, indent=2))  # fmt: skip
+        return 0
+
+    print(f"machine: {machine_description(device, load_average)}")
+    print(f"generator: {config.mode} mode, {config.image_size}px, weights {origin}")
+    print(f"work: {gflop:.1f} GFLOP per image counted (about {NOMINAL_GFLOP_PER_IMAGE:.0f} nominal)")
+    ceiling_name = str(ceiling_dtype).removeprefix("torch.")
+    print(f"ceiling: {ceiling:.0f} GFLOP/s ({ceiling_name} matmul on {device.type})")
+    for name, value in extra_ceilings.items():
+        print(f"         {value:.0f} GFLOP/s ({name} matmul on {device.type}, for the bf16 row)")
+    print()
+    print(f"{'path':<10} {'batch':>5} {'dtype':<5} {'layout':<13} {'s/image':>8} {'images/s':>9} {'GFLOP/s':>8} {'of ceiling':>10}")
+    for row in rows:
+        print(
+            f"{row.path:<10} {row.batch:>5} {row.dtype:<5} {row.layout:<13} {row.seconds_per_image:>8.3f} "
+            f"{row.images_per_second:>9.2f} {row.gflops:>8.0f} {row.ceiling_fraction:>9.0%}"
+        )
+    print()
+    print(f"speedup of ours ({best.dtype}, batch {best.batch}) over the reference: {ratio:.2f}x")
+    print(f"ours in fp32 and the reference agree within {agreement:.1e} (max absolute difference, output in [-1, 1])")
+    for name, value in extra_ceilings.items():
+        bf16_row = next(row for row in rows if row.dtype == name)
+        print(f"ours {name} reaches {bf16_row.gflops / value:.0%} of the {name} matmul ceiling")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
