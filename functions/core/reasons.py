@@ -24,6 +24,11 @@ class Reason(StrEnum):
     MULTIPLE_FACES = "multiple_faces"
     FACE_TOO_SMALL = "face_too_small"
     FACE_CUT_OFF = "face_cut_off"
+    FACE_TURNED = "face_turned"
+    TOO_DARK = "too_dark"
+    BACKLIT = "backlit"
+    TOO_BRIGHT = "too_bright"
+    TOO_BLURRY = "too_blurry"
     UPLOAD_EXPIRED = "upload_expired"
     PROCESSING_FAILED = "processing_failed"
 
@@ -80,6 +85,26 @@ EXPLANATIONS: dict[Reason, Explanation] = {
     Reason.FACE_CUT_OFF: Explanation(
         "The face in your photo is cut off by the edge of the picture.",
         "Please upload a photo that shows your whole face with some space around it.",
+    ),
+    Reason.FACE_TURNED: Explanation(
+        "The face in your photo is turned too far to the side.",
+        "Please upload a photo in which you look straight into the camera.",
+    ),
+    Reason.TOO_DARK: Explanation(
+        "Your photo is too dark to make a portrait from.",
+        "Please upload a photo taken in brighter light, for example near a window during the day.",
+    ),
+    Reason.BACKLIT: Explanation(
+        "Your face is in shadow because the light comes from behind you.",
+        "Please upload a photo taken facing the light, not with a window or lamp behind you.",
+    ),
+    Reason.TOO_BRIGHT: Explanation(
+        "Much of the face in your photo is washed out to pure white.",
+        "Please upload a photo taken in softer light, without the flash or direct sunlight on your face.",
+    ),
+    Reason.TOO_BLURRY: Explanation(
+        "The face in your photo is too blurry.",
+        "Please upload a sharp photo: hold the camera still and let it focus on your face.",
     ),
     Reason.UPLOAD_EXPIRED: Explanation(
         "Your photo arrived after the upload link had expired.",

@@ -1,8 +1,8 @@
 """Test photos generated in code from scikit-image's sample images.
 
-No photo files are committed. The only person is in skimage.data.astronaut(), a NASA
-portrait in the public domain with one frontal face. The cat, coffee and rocket images
-contain no human face.
+No photo files are committed. The only frontal face is in skimage.data.astronaut(), a NASA
+portrait in the public domain. skimage.data.camera() shows a man at a camera with his face
+seen almost from the side. The cat, coffee and rocket images contain no human face.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pillow_heif
-from PIL import Image
+from PIL import Image, ImageEnhance, ImageFilter
 from skimage import data
 
 EXIF_ORIENTATION_TAG = 0x0112
@@ -35,6 +35,11 @@ _STORED_FOR_ORIENTATION = {
 def astronaut() -> Image.Image:
     """Return the 512x512 astronaut portrait; her face box is about (177, 56)-(272, 176)."""
     return Image.fromarray(data.astronaut())
+
+
+def camera() -> Image.Image:
+    """Return the 512x512 grayscale photo of a man at a camera, his face in near profile."""
+    return Image.fromarray(data.camera()).convert("RGB")
 
 
 def cat() -> Image.Image:
@@ -86,6 +91,78 @@ def place(
         image = image.resize(size, Image.Resampling.BICUBIC)
     canvas.paste(image, position)
     return canvas
+
+
+def brightened(image: Image.Image, factor: float) -> Image.Image:
+    """Return `image` with every channel multiplied by `factor`, clipped at 255."""
+    return ImageEnhance.Brightness(image).enhance(factor)
+
+
+def blurred(image: Image.Image, radius: float) -> Image.Image:
+    """Return `image` after a Gaussian blur of `radius` pixels (Pillow's GaussianBlur)."""
+    return image.filter(ImageFilter.GaussianBlur(radius))
+
+
+def motion_blurred(image: Image.Image, length: int) -> Image.Image:
+    """Return `image` averaged over `length` pixels along each row, like a camera moved sideways."""
+    pixels = np.asarray(image.convert("RGB"), dtype=np.float64)
+    before = (length - 1) // 2
+    padded = np.pad(pixels, ((0, 0), (before, length - 1 - before), (0, 0)), mode="edge")
+    total = np.zeros_like(pixels)
+    for shift in range(length):
+        total += padded[:, shift : shift + pixels.shape[1]]
+    return Image.fromarray(np.clip(total / length, 0, 255).round().astype(np.uint8))
+
+
+def with_noise(image: Image.Image, sigma: float, *, seed: int = 0) -> Image.Image:
+    """Return `image` with Gaussian noise of standard deviation `sigma` levels added to each channel."""
+    rng = np.random.default_rng(seed)
+    pixels = np.asarray(image.convert("RGB"), dtype=np.float64)
+    noisy = pixels + rng.normal(0.0, sigma, pixels.shape)
+    return Image.fromarray(np.clip(noisy, 0, 255).round().astype(np.uint8))
+
+
+def darker_skin(image: Image.Image, factor: float) -> Image.Image:
+    """Return `image` with skin-coloured pixels multiplied by `factor`, the rest unchanged.
+
+    Skin is a box in YCbCr (Cb 77-127, Cr 133-173), softened at its edges. On the
+    astronaut it also darkens her hair and eyes, but not her teeth or the background. The
+    result approximates a person with darker skin in the same light.
+    """
+    ycbcr = np.asarray(image.convert("YCbCr"), dtype=np.int16)
+    chroma_blue, chroma_red = ycbcr[..., 1], ycbcr[..., 2]
+    skin = (chroma_blue > 77) & (chroma_blue < 127) & (chroma_red > 133) & (chroma_red < 173)
+    mask_image = Image.fromarray(skin.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(2))
+    mask = np.asarray(mask_image, dtype=np.float64)[..., None] / 255
+    pixels = np.asarray(image.convert("RGB"), dtype=np.float64)
+    darkened = pixels * (1 - (1 - factor) * mask)
+    return Image.fromarray(np.clip(darkened, 0, 255).round().astype(np.uint8))
+
+
+def backlit(
+    image: Image.Image,
+    face_factor: float,
+    *,
+    center: tuple[float, float] = (225, 120),
+    radius: float = 90,
+    surround: Image.Image | None = None,
+) -> Image.Image:
+    """Return `image` multiplied by `face_factor` inside a disc and bright outside it.
+
+    Outside the disc, each pixel becomes 160 + 0.4 times its value, or the pixel of
+    `surround` when one is given. A band of 80 px blends the two. The defaults put the
+    disc on the astronaut's face, as if she stood before a bright window.
+    """
+    pixels = np.asarray(image.convert("RGB"), dtype=np.float64)
+    rows, columns = np.mgrid[0 : pixels.shape[0], 0 : pixels.shape[1]]
+    distance = np.hypot(columns - center[0], rows - center[1])
+    outside = np.clip((distance - radius) / 80, 0, 1)[..., None]
+    if surround is None:
+        bright = np.minimum(255, 160 + 0.4 * pixels)
+    else:
+        bright = np.asarray(surround.convert("RGB"), dtype=np.float64)
+    mixed = pixels * face_factor * (1 - outside) + bright * outside
+    return Image.fromarray(np.clip(mixed, 0, 255).astype(np.uint8))
 
 
 def stored_for_orientation(upright: Image.Image, orientation: int) -> Image.Image:

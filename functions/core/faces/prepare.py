@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from functions.core.faces.align import align_face
+from functions.core.faces.quality import check_exposure, check_pose, check_sharpness, measure_exposure
 from functions.core.faces.rules import FaceRules, select_face
 from functions.core.faces.types import DetectedFace, FaceDetector
 from functions.core.images import load_photo, sniff_format
@@ -47,14 +48,19 @@ def prepare_face(
     """Decode a photo, find its one usable face and align it to the training framing.
 
     Raises:
-        ImageRejected: any reason from images.load_photo (the photo) or
-            rules.select_face (its faces).
+        ImageRejected: any reason from images.load_photo (the photo), then
+            rules.select_face (its faces), then from functions.core.faces.quality:
+            check_pose (FACE_TURNED), check_exposure (TOO_DARK, BACKLIT, TOO_BRIGHT)
+            and check_sharpness (TOO_BLURRY).
         Exception: whatever the detector raises (for Rekognition, botocore's ClientError),
             which is a failure on our side rather than a problem with the photo.
     """
     photo = load_photo(data, max_pixels=max_pixels, min_side=min_side)
     faces = detector.detect(photo)
     face = select_face(faces, photo.size, rules)
+    check_pose(face, rules)
     aligned = align_face(photo, face, size=FACE_SIZE)
+    check_exposure(measure_exposure(photo, face, aligned), rules)
+    check_sharpness(aligned, rules)
     detected_format = sniff_format(data) or "unknown"
     return PreparedFace(image=aligned, face=face, source_size=photo.size, detected_format=detected_format)

