@@ -24,7 +24,7 @@ S3_CONFIG = RETRY_CONFIG.merge(Config(signature_version="s3v4"))
 def client(service: str) -> Any:
     """Return the process-wide boto3 client for a service."""
     config = S3_CONFIG if service == "s3" else RETRY_CONFIG
-    return boto3.client(service, config=config)  # type: ignore[call-overload]
+    return boto3.client(service, config=config)
 
 
 @functools.cache
