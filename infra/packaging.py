@@ -113,16 +113,22 @@ def function_code() -> lambda_.Code:
     )
 
 
-# The image's build context is the repository root; only these paths go into it.
-IMAGE_CONTEXT_EXCLUDE = ["*", "!pyproject.toml", "!functions/**", "!infra/requirements.py", *EXCLUDE]
+VALIDATE_DOCKERFILE = "infra/images/validate_face.Dockerfile"
+
+
+def dockerignore_patterns(dockerfile: str) -> list[str]:
+    """Read `<dockerfile>.dockerignore`, the build context's patterns for Docker and for CDK's staging."""
+    path = REPOSITORY_ROOT / f"{dockerfile}.dockerignore"
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def detector_image_code(handler: str) -> lambda_.Code:
     """Return the container image code for `handler` with the base and `detect` dependencies."""
     return lambda_.Code.from_asset_image(
         str(REPOSITORY_ROOT),
-        file="infra/images/validate_face.Dockerfile",
+        file=VALIDATE_DOCKERFILE,
         cmd=[handler],
         platform=ecr_assets.Platform.LINUX_AMD64,
-        exclude=IMAGE_CONTEXT_EXCLUDE,
+        exclude=dockerignore_patterns(VALIDATE_DOCKERFILE),
     )

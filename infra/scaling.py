@@ -4,8 +4,9 @@ Application Auto Scaling's target tracking computes the new capacity in proporti
 current one, so a service at 0 tasks stays at 0 whatever the backlog per task. The worker
 therefore uses step scaling with exact capacities. An alarm on the inference backlog
 (messages visible + in flight) sets the task count to the band the backlog falls in, so one
-message starts one task. A second alarm returns the service to 0 after the backlog has been
-empty for `worker_idle_minutes`.
+message starts one task. CloudWatch repeats Auto Scaling actions every minute while an
+alarm stays in ALARM, so the count follows the backlog as it grows or shrinks. A second
+alarm returns the service to 0 after the backlog has been empty for `worker_idle_minutes`.
 """
 
 from __future__ import annotations

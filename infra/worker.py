@@ -10,7 +10,19 @@ while the service is scaled to zero, and each running host pays for its public I
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Annotations, Duration, RemovalPolicy, Stack, Validations
+import jsii
+from aws_cdk import (
+    Acknowledgment,
+    Annotations,
+    AspectPriority,
+    Aspects,
+    CfnResource,
+    Duration,
+    IAspect,
+    RemovalPolicy,
+    Stack,
+    Validations,
+)
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -21,11 +33,12 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from infra import scaling
 from infra.config import REPOSITORY_ROOT, DeploymentConfig
 from infra.lambdas import log_retention
+from infra.packaging import dockerignore_patterns
 from infra.nag import acknowledge_wildcard_resources
 from infra.queues import WorkQueue
 from infra.storage import FACES, RESULTS, WEIGHTS, Storage
@@ -34,19 +47,7 @@ WEIGHTS_DIR = "/opt/selfie2anime/weights"
 WEIGHTS_VOLUME = "weights"
 # ECS on EC2 waits at most this long between SIGTERM and SIGKILL (task definition stopTimeout).
 MAX_STOP_TIMEOUT_SECONDS = 120
-# The Docker build context is the repository root, and only these paths go into it.
-IMAGE_CONTEXT_EXCLUDE = [
-    "*",
-    "!pyproject.toml",
-    "!README.md",
-    "!container/**",
-    "!functions/**",
-    "!infra/**",
-    "!selfie2anime/**",
-    "**/__pycache__",
-    "**/*.pyc",
-    "**/tests",
-]
+WORKER_DOCKERFILE = "container/Dockerfile"
 ERROR_METRIC = "WorkerErrors"
 
 
@@ -104,6 +105,7 @@ class Worker(Construct):
             ],
             circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
         )
+        Aspects.of(self.cluster).add(_ServiceAfterCapacityProviders(self.service), priority=AspectPriority.DEFAULT)
         self._scaling(config)
         self.error_metric = self._error_metric(config)
 
@@ -239,9 +241,9 @@ class Worker(Construct):
         task_definition.add_volume(name=WEIGHTS_VOLUME)
         image = ecs.ContainerImage.from_asset(
             str(REPOSITORY_ROOT),
-            file="container/Dockerfile",
+            file=WORKER_DOCKERFILE,
             platform=ecr_assets.Platform.LINUX_AMD64,
-            exclude=IMAGE_CONTEXT_EXCLUDE,
+            exclude=dockerignore_patterns(WORKER_DOCKERFILE),
         )
         logging = ecs.LogDrivers.aws_logs(stream_prefix="worker", log_group=self.log_group)
 
@@ -440,3 +442,23 @@ class Worker(Construct):
             statistic="Maximum",
             period=Duration.minutes(1),
         )
+
+
+@jsii.implements(IAspect)
+class _ServiceAfterCapacityProviders:
+    """Make the service wait for the cluster's capacity provider association.
+
+    ECS rejects a service whose strategy names a capacity provider that is not yet associated
+    with the cluster. CDK creates the association in an aspect during synthesis and
+    does not order the two, so this aspect, which runs after it, adds the dependency.
+    """
+
+    def __init__(self, service: ecs.Ec2Service) -> None:
+        self._service = service
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, ecs.Cluster):
+            return
+        for child in node.node.children:
+            if isinstance(child, CfnResource) and child.cfn_resource_type == "AWS::ECS::ClusterCapacityProviderAssociations":
+                self._service.node.add_dependency(child)

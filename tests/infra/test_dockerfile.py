@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from fnmatch import fnmatch
 
-from infra.worker import IMAGE_CONTEXT_EXCLUDE
-from tests.infra.conftest import REPOSITORY_ROOT
+from infra.packaging import dockerignore_patterns
+from tests.infra.conftest import REPOSITORY_ROOT, Synthesis
 
 DOCKERFILE = (REPOSITORY_ROOT / "container" / "Dockerfile").read_text(encoding="utf-8")
 
@@ -44,7 +45,7 @@ def test_entry_point_is_the_worker_module() -> None:
 def test_build_context_contains_every_copied_path() -> None:
     def included(path: str) -> bool:
         keep = False
-        for pattern in IMAGE_CONTEXT_EXCLUDE:
+        for pattern in dockerignore_patterns("container/Dockerfile"):
             negated = pattern.startswith("!")
             body = pattern.lstrip("!")
             if fnmatch(path, body) or fnmatch(path + "/x", body):
@@ -56,3 +57,19 @@ def test_build_context_contains_every_copied_path() -> None:
         for source in sources:
             assert included(source), source
             assert (REPOSITORY_ROOT / source).exists(), source
+
+
+def test_staged_contexts_hold_dockerfile_and_sources(synthesis: Synthesis) -> None:
+    manifest = json.loads((synthesis.outdir / f"{synthesis.stack.stack_name}.assets.json").read_text(encoding="utf-8"))
+    images = manifest["dockerImages"].values()
+    assert sorted(image["source"]["dockerFile"] for image in images) == ["container/Dockerfile", "infra/images/validate_face.Dockerfile"]
+    for image in images:
+        context = synthesis.outdir / image["source"]["directory"]
+        dockerfile = context / image["source"]["dockerFile"]
+        assert dockerfile.is_file(), dockerfile
+        for copy in re.findall(r"^COPY (.+)$", dockerfile.read_text(encoding="utf-8"), flags=re.MULTILINE):
+            *sources, _destination = copy.split()
+            for source in sources:
+                assert (context / source).exists(), (image["source"]["dockerFile"], source)
+        assert not list(context.rglob("__pycache__"))
+        assert not (context / ".venv").exists()

@@ -95,6 +95,12 @@ def test_service_starts_at_zero(synthesis: Synthesis) -> None:
     assert strategy[0]["CapacityProvider"]["Ref"].startswith("WorkerGpuCapacity")
 
 
+def test_service_waits_for_capacity_provider_association(synthesis: Synthesis) -> None:
+    (association,) = synthesis.of_type("AWS::ECS::ClusterCapacityProviderAssociations")
+    (service,) = synthesis.of_type("AWS::ECS::Service").values()
+    assert association in service["DependsOn"]
+
+
 def test_capacity_provider_scales_instances_from_zero(synthesis: Synthesis, config: Any) -> None:
     provider = synthesis.one("AWS::ECS::CapacityProvider")["AutoScalingGroupProvider"]
     assert provider["ManagedScaling"]["Status"] == "ENABLED"
