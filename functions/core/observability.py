@@ -28,7 +28,7 @@ logger = Logger(service=SERVICE, stream=_log_stream())
 # The GPU worker is its own service. A Logger of another service name keeps its own keys, so
 # in the embedded stack, where the worker shares a process with the handlers, a Lambda
 # context's keys never label the worker's lines.
-worker_logger = Logger(service=f"{SERVICE}-worker", stream=_log_stream())
+worker_logger = Logger(service="worker", stream=_log_stream())
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
 

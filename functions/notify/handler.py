@@ -8,6 +8,7 @@ on the job; throttling is retried by botocore with backoff, then by SQS.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -116,6 +117,8 @@ def notify_job(job_id: str) -> None:
         logger.info("job changed while its email was sent; leaving it as it is")
         return
     metrics.add_metric(name="EmailsSent" if notify_error is None else "EmailsRejected", unit=MetricUnit.Count, value=1)
+    # From job creation to the email, as the person waits for it; the operations dashboard graphs it.
+    metrics.add_metric(name="JobLatency", unit=MetricUnit.Seconds, value=round(time.time() - job.created_at, 3))
     logger.info("job notified", extra={"outcome": job.outcome.value, "notify_error": notify_error})
 
 

@@ -7,9 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from infra.weights_fetch import MANIFEST, WeightsVerificationError, fetch_weights, main, parse_manifest
 
@@ -27,14 +25,20 @@ def manifest_for(files: dict[str, bytes]) -> bytes:
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
+def s3(stack: Any) -> Iterator[Any]:
+    """An empty bucket on the embedded stack's moto server on 127.0.0.1.
+
+    NOTE: moto's in-process mock_aws would reset the backends that the session's moto
+    server shares, so these tests use that server instead.
+    """
+    from functions.core import aws
+
+    client = aws.client("s3")
+    if BUCKET not in {bucket["Name"] for bucket in client.list_buckets()["Buckets"]}:
         client.create_bucket(Bucket=BUCKET)
-        yield client
+    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    yield client
 
 
 def upload(s3: Any, files: dict[str, bytes], manifest: bytes) -> None:
