@@ -13,8 +13,9 @@ from typing import Any
 from functions.core import aws
 from infra.config import DeploymentConfig, QueueConfig
 
-BUCKET = "selfie2anime-local"
-TABLE = "selfie2anime-jobs"
+# moto's default account; the region is the embedded stack's.
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
 
 
 @dataclass(frozen=True)
@@ -56,18 +57,25 @@ def _create_queue_pair(sqs: Any, name: str, config: QueueConfig) -> QueuePair:
 
 
 def create_resources(config: DeploymentConfig) -> Resources:
-    """Create every resource in the moto server that boto3 currently points at."""
+    """Create every resource in the moto server that boto3 currently points at.
+
+    The bucket gets the name the CDK storage unit gives it; CloudFormation names the table
+    and queues in AWS, so here they get the stack name as a prefix.
+    """
+    prefix = config.stack_name.lower()
+    bucket = f"{prefix}-data-{ACCOUNT}-{REGION}"
+    table = f"{prefix}-jobs"
     s3 = aws.client("s3")
     sqs = aws.client("sqs")
     dynamodb = aws.client("dynamodb")
 
-    intake = _create_queue_pair(sqs, "selfie2anime-intake", config.intake_queue)
-    inference = _create_queue_pair(sqs, "selfie2anime-inference", config.inference_queue)
-    notify = _create_queue_pair(sqs, "selfie2anime-notify", config.notify_queue)
+    intake = _create_queue_pair(sqs, f"{prefix}-intake", config.intake_queue)
+    inference = _create_queue_pair(sqs, f"{prefix}-inference", config.inference_queue)
+    notify = _create_queue_pair(sqs, f"{prefix}-notify", config.notify_queue)
 
-    s3.create_bucket(Bucket=BUCKET)
+    s3.create_bucket(Bucket=bucket)
     s3.put_bucket_lifecycle_configuration(
-        Bucket=BUCKET,
+        Bucket=bucket,
         LifecycleConfiguration={
             "Rules": [
                 {"ID": f"expire-{prefix.rstrip('/')}", "Filter": {"Prefix": prefix}, "Status": "Enabled", "Expiration": {"Days": days}}
@@ -80,7 +88,7 @@ def create_resources(config: DeploymentConfig) -> Resources:
         },
     )
     s3.put_bucket_notification_configuration(
-        Bucket=BUCKET,
+        Bucket=bucket,
         NotificationConfiguration={
             "QueueConfigurations": [
                 {
@@ -93,15 +101,15 @@ def create_resources(config: DeploymentConfig) -> Resources:
     )
 
     dynamodb.create_table(
-        TableName=TABLE,
+        TableName=table,
         AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    dynamodb.update_time_to_live(TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
+    dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
 
     aws.client("sesv2").create_email_identity(EmailIdentity=config.sender)
-    return Resources(bucket=BUCKET, table=TABLE, intake=intake, inference=inference, notify=notify)
+    return Resources(bucket=bucket, table=table, intake=intake, inference=inference, notify=notify)
 
 
 def allow_web_origin(bucket: str, origin: str) -> None:

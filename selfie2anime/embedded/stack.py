@@ -96,24 +96,17 @@ class EmbeddedStack:
             os.environ["S2A_LOG_FILE"] = str(self.options.log_file)
 
     def _configure_runtime_environment(self) -> None:
-        config, resources = self.config, self.resources
+        resources = self.resources
+        # The same variables, from the same function, as the CDK app sets on each Lambda function.
         os.environ.update(
-            {
-                "S2A_BUCKET": resources.bucket,
-                "S2A_JOBS_TABLE": resources.table,
-                "S2A_INFERENCE_QUEUE_URL": resources.inference.url,
-                "S2A_NOTIFY_QUEUE_URL": resources.notify.url,
-                "S2A_SENDER": config.sender,
-                "S2A_MAX_UPLOAD_BYTES": str(config.max_upload_bytes),
-                "S2A_MAX_IMAGE_PIXELS": str(config.max_image_pixels),
-                "S2A_UPLOAD_URL_SECONDS": str(config.upload_url_seconds),
-                "S2A_RESULT_DAYS": str(config.result_retention_days),
-                "S2A_JOB_TTL_DAYS": str(config.job_ttl_days),
-                "S2A_MIN_FACE_FRACTION": str(config.min_face_fraction),
-                "S2A_FACE_DETECTOR": "builtin",
-                "S2A_JOBS_PER_EMAIL_PER_DAY": str(config.jobs_per_email_per_day),
-            }
+            self.config.runtime_environment(
+                bucket=resources.bucket,
+                jobs_table=resources.table,
+                inference_queue_url=resources.inference.url,
+                notify_queue_url=resources.notify.url,
+            )
         )
+        os.environ["S2A_FACE_DETECTOR"] = "builtin"
         os.environ.pop("S2A_CONFIGURATION_SET", None)
 
     def _start_api(self) -> None:
