@@ -16,6 +16,12 @@ def api_request(method: str, path: str, *, body: Any = None, headers: dict[str, 
     return rest_event(method, path, {"Content-Type": "application/json", **(headers or {})}, data, host="api.test")
 
 
+def sqs_bodies_event(bodies: list[str], *, prefix: str = "m", queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:test") -> dict[str, Any]:
+    """An SQS event for message bodies that never were on a queue; message ids are `<prefix>-<index>`."""
+    messages = [{"MessageId": f"{prefix}-{index}", "ReceiptHandle": "unused", "Body": body} for index, body in enumerate(bodies)]
+    return sqs_event(messages, queue_arn)
+
+
 def context(name: str = "test") -> LocalContext:
     return LocalContext(function_name=name)
 
@@ -40,4 +46,4 @@ def receive_all(queue_url: str, *, wait: int = 1) -> list[dict[str, Any]]:
     return messages
 
 
-__all__ = ["api_request", "context", "receive_all", "sqs_event"]
+__all__ = ["api_request", "context", "receive_all", "sqs_bodies_event", "sqs_event"]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from functions.core import keys
-from tests.unit.events import context, receive_all
+from tests.unit.events import context, receive_all, sqs_bodies_event
 
 
 @pytest.fixture
@@ -28,10 +28,7 @@ def env(paused_stack):
             return job_id
 
         def handle(self, *bodies: str) -> dict:
-            records = [{"messageId": f"d-{index}", "receiptHandle": "r", "body": body, "attributes": {}, "messageAttributes": {},
-                        "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:dlq",
-                        "awsRegion": "us-east-1"} for index, body in enumerate(bodies)]
-            return lambda_handler({"Records": records}, context("dead_letter"))
+            return lambda_handler(sqs_bodies_event(list(bodies), prefix="d"), context("dead_letter"))
 
     return Env()
 

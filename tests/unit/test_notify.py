@@ -7,7 +7,7 @@ import json
 import pytest
 
 from functions.core import keys
-from tests.unit.events import context
+from tests.unit.events import context, sqs_bodies_event
 
 
 @pytest.fixture
@@ -28,13 +28,8 @@ def env(paused_stack):
             return job_id
 
         def notify(self, *job_ids: str) -> dict:
-            records = [
-                {"messageId": f"m-{index}", "receiptHandle": "r", "body": json.dumps({"job_id": job_id}), "attributes": {},
-                 "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                 "eventSourceARN": paused_stack.resources.notify.arn, "awsRegion": "us-east-1"}
-                for index, job_id in enumerate(job_ids)
-            ]
-            return lambda_handler({"Records": records}, context("notify"))
+            bodies = [json.dumps({"job_id": job_id}) for job_id in job_ids]
+            return lambda_handler(sqs_bodies_event(bodies, queue_arn=paused_stack.resources.notify.arn), context("notify"))
 
         def emails(self, job_id: str) -> list:
             return [m for m in paused_stack.outbox.sent() if m["X-Selfie2Anime-Job"] == job_id]

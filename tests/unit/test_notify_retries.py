@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from functions.core import keys
-from tests.unit.events import context
+from tests.unit.events import context, sqs_bodies_event
 
 
 class FakeSes:
@@ -85,9 +85,7 @@ def rejected_job(paused_stack):
 
 
 def notify_event(job_id: str) -> dict:
-    return {"Records": [{"messageId": "n-1", "receiptHandle": "r", "body": json.dumps({"job_id": job_id}), "attributes": {},
-                         "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:notify", "awsRegion": "us-east-1"}]}
+    return sqs_bodies_event([json.dumps({"job_id": job_id})], prefix="n")
 
 
 def test_throttled_send_is_retried(fake_ses, rejected_job):

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from functions.core import keys
-from tests.unit.events import context, receive_all, sqs_event
+from tests.unit.events import context, receive_all, sqs_bodies_event, sqs_event
 
 
 @pytest.fixture
@@ -130,8 +130,7 @@ def test_unreadable_record_fails_alone(env, cat_jpeg):
 
 def test_test_event_is_skipped(env):
     body = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": env.bucket})
-    event = {"Records": [{"messageId": "t-1", "receiptHandle": "r", "body": body, "attributes": {}, "messageAttributes": {},
-                          "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": env.stack.resources.intake.arn, "awsRegion": "us-east-1"}]}
+    event = sqs_bodies_event([body], prefix="t", queue_arn=env.stack.resources.intake.arn)
 
     assert env.handle(event) == {"batchItemFailures": []}
 
