@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_apigateway as apigw
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
@@ -35,7 +34,6 @@ class Api(Construct):
         config: DeploymentConfig,
         storage: Storage,
         environment: dict[str, str],
-        code: lambda_.Code,
         web_origin: str,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -50,7 +48,6 @@ class Api(Construct):
             "Handler",
             handler="functions.api.handler.lambda_handler",
             service_name="api",
-            code=code,
             environment={**environment, "S2A_WEB_ORIGIN": web_origin},
             timeout_seconds=config.api_timeout_seconds,
             memory_mb=config.api_memory_mb,

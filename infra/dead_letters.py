@@ -6,7 +6,6 @@ its alarm reports it.
 
 from __future__ import annotations
 
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -30,7 +29,6 @@ class DeadLetters(Construct):
         config: DeploymentConfig,
         storage: Storage,
         environment: dict[str, str],
-        code: lambda_.Code,
         sources: dict[str, WorkQueue],
         notify_queue: sqs.IQueue,
     ) -> None:
@@ -40,7 +38,6 @@ class DeadLetters(Construct):
             "Handler",
             handler="functions.dead_letter.handler.lambda_handler",
             service_name="dead_letter",
-            code=code,
             environment=environment,
             timeout_seconds=config.dead_letter_timeout_seconds,
             memory_mb=256,

@@ -8,7 +8,6 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import packaging
 from infra.config import DeploymentConfig
 from infra.lambdas import HandlerFunction
 from infra.queues import WorkQueue, require_lambda_visibility
@@ -51,13 +50,11 @@ class Intake(Construct):
         )
         storage.send_uploads_to(self.queues.queue)
 
-        handler = "functions.validate_face.handler.lambda_handler"
         self.handler = HandlerFunction(
             self,
             "ValidateFace",
-            handler=handler,
+            handler="functions.validate_face.handler.lambda_handler",
             service_name="validate_face",
-            code=packaging.detector_image_code(handler),
             environment=environment,
             timeout_seconds=config.validate_timeout_seconds,
             memory_mb=config.validate_memory_mb,

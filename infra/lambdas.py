@@ -12,7 +12,7 @@ from infra import packaging
 
 
 class HandlerFunction(Construct):
-    """One handler from the `functions` package, from the zip asset or from a container image.
+    """One handler from the `functions` package, run from the shared functions image.
 
     The role starts empty (no AWS managed policy) and gets write access to this function's
     log group only. Each unit grants the data access its handler needs.
@@ -25,7 +25,6 @@ class HandlerFunction(Construct):
         *,
         handler: str,
         service_name: str,
-        code: lambda_.Code,
         environment: dict[str, str],
         timeout_seconds: int,
         memory_mb: int,
@@ -40,15 +39,11 @@ class HandlerFunction(Construct):
         )
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         self.log_group.grant_write(self.role)
-        from_image = isinstance(code, lambda_.AssetImageCode)
-        self.function = lambda_.Function(
+        self.function = lambda_.DockerImageFunction(
             self,
             "Function",
-            runtime=lambda_.Runtime.FROM_IMAGE if from_image else packaging.RUNTIME,
+            code=packaging.function_image_code(handler),
             architecture=lambda_.Architecture.X86_64,
-            # An image function takes its handler from the image's CMD.
-            handler=lambda_.Handler.FROM_IMAGE if from_image else handler,
-            code=code,
             role=self.role,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
@@ -57,16 +52,6 @@ class HandlerFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             environment={**environment, "POWERTOOLS_SERVICE_NAME": service_name},
         )
-        if not from_image:
-            Validations.of(self.function).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions-L1",
-                    reason=(
-                        "The project supports Python 3.11 and 3.12 (pyproject.toml requires-python) and the "
-                        "asset's wheels are resolved for CPython 3.12, so the function pins the 3.12 runtime."
-                    ),
-                )
-            )
         Validations.of(self.role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_ses as ses
 from constructs import Construct
@@ -79,7 +78,7 @@ class Notify(Construct):
             service="ses", resource="configuration-set", resource_name=self.configuration_set.configuration_set_name
         )
 
-    def add_function(self, *, storage: Storage, environment: dict[str, str], code: lambda_.Code) -> HandlerFunction:
+    def add_function(self, *, storage: Storage, environment: dict[str, str]) -> HandlerFunction:
         """Create the notify function, its permissions and its queue subscription."""
         config = self._config
         handler = HandlerFunction(
@@ -87,7 +86,6 @@ class Notify(Construct):
             "Handler",
             handler="functions.notify.handler.lambda_handler",
             service_name="notify",
-            code=code,
             environment=environment,
             timeout_seconds=config.notify_timeout_seconds,
             memory_mb=config.notify_memory_mb,

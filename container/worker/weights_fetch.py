@@ -1,11 +1,12 @@
 """Copy the generator weights from S3 into the worker task and verify them before the worker starts.
 
-The worker task runs this module in a non-essential init container (`python -m
-infra.weights_fetch`) that the worker container waits on. The operator uploads the folder
-written by `selfie2anime model install` to s3://<data bucket>/weights/ together with a
-SHA256SUMS file in `sha256sum` format, and pins the SHA-256 of SHA256SUMS in cdk.json
-(`weights_manifest_sha256`). The manifest's hash is checked first, then every file it
-lists, so a changed or truncated object in the bucket stops the task instead of loading.
+The worker task runs this module in a non-essential init container of the worker image
+(`python -m container.worker.weights_fetch`) that the worker container waits on. The
+operator uploads the folder written by `selfie2anime model install` to
+s3://<data bucket>/weights/ together with a SHA256SUMS file in `sha256sum` format, and pins
+the SHA-256 of SHA256SUMS in cdk.json (`weights_manifest_sha256`). The manifest's hash is
+checked first, then every file it lists, so a changed or truncated object in the bucket
+stops the task instead of loading.
 
 It uses only the standard library and boto3, which the worker image has.
 """

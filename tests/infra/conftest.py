@@ -1,7 +1,7 @@
 """One synthesis of the CDK app per test session, shared by the infrastructure tests.
 
-The app is built in-process with cdk.json's context (as the CLI would pass it) and with
-Lambda bundling skipped, so no pip, Docker, network or AWS credentials are needed.
+The app is built in-process with cdk.json's context, as the CLI would pass it. Synthesis
+only stages the Docker build contexts, so no Docker, network or AWS credentials are needed.
 """
 
 from __future__ import annotations
@@ -53,7 +53,6 @@ def synthesize(outdir: Path, *, overrides: dict[str, Any] | None = None) -> Synt
 
     context = cdk_json_context()
     context["selfie2anime"] = {**context["selfie2anime"], **(overrides or {})}
-    context["selfie2anime:skip-bundling"] = "true"
     app, stack = build_app(context=context, outdir=str(outdir), nag=False)
     app.synth()
     template = Template.from_stack(stack)

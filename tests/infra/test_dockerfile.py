@@ -27,7 +27,7 @@ def test_installs_the_worker_extra_and_checks_cuda_torch() -> None:
     (run, *_) = instructions("RUN")
     assert 'pip install ".[worker]"' in run
     assert "torch.version.cuda" in run
-    assert "import cv2, torch, container.worker.main, infra.weights_fetch" in run
+    assert "import cv2, torch, container.worker.main, container.worker.weights_fetch" in run
 
 
 def test_runs_as_non_root_user() -> None:
@@ -39,7 +39,7 @@ def test_runs_as_non_root_user() -> None:
 def test_entry_point_is_the_worker_module() -> None:
     assert instructions("ENTRYPOINT") == ['["python", "-m", "container.worker"]']
     assert importlib.util.find_spec("container.worker.__main__") is not None
-    assert importlib.util.find_spec("infra.weights_fetch") is not None
+    assert importlib.util.find_spec("container.worker.weights_fetch") is not None
 
 
 def test_build_context_contains_every_copied_path() -> None:
@@ -62,7 +62,7 @@ def test_build_context_contains_every_copied_path() -> None:
 def test_staged_contexts_hold_dockerfile_and_sources(synthesis: Synthesis) -> None:
     manifest = json.loads((synthesis.outdir / f"{synthesis.stack.stack_name}.assets.json").read_text(encoding="utf-8"))
     images = manifest["dockerImages"].values()
-    assert sorted(image["source"]["dockerFile"] for image in images) == ["container/Dockerfile", "infra/images/validate_face.Dockerfile"]
+    assert sorted(image["source"]["dockerFile"] for image in images) == ["container/Dockerfile", "infra/images/functions.Dockerfile"]
     for image in images:
         context = synthesis.outdir / image["source"]["directory"]
         dockerfile = context / image["source"]["dockerFile"]
@@ -73,3 +73,12 @@ def test_staged_contexts_hold_dockerfile_and_sources(synthesis: Synthesis) -> No
                 assert (context / source).exists(), (image["source"]["dockerFile"], source)
         assert not list(context.rglob("__pycache__"))
         assert not (context / ".venv").exists()
+
+
+def test_worker_context_leaves_out_cdk_app(synthesis: Synthesis) -> None:
+    manifest = json.loads((synthesis.outdir / f"{synthesis.stack.stack_name}.assets.json").read_text(encoding="utf-8"))
+    (worker,) = [image for image in manifest["dockerImages"].values() if image["source"]["dockerFile"] == "container/Dockerfile"]
+    context = synthesis.outdir / worker["source"]["directory"]
+    assert (context / "container" / "worker" / "weights_fetch.py").is_file()
+    for left_out in ("infra", "tests", "node_modules", "web", "cdk.json"):
+        assert not (context / left_out).exists(), left_out

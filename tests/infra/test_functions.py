@@ -1,4 +1,4 @@
-"""Lambda functions: handler paths, runtime, sizing, tracing and the environment Settings reads."""
+"""Lambda functions: image and handler paths, sizing, tracing and the environment Settings reads."""
 
 from __future__ import annotations
 
@@ -38,19 +38,26 @@ def handler_functions(synthesis: Synthesis) -> dict[str, dict[str, Any]]:
     return found
 
 
-def test_zip_functions_use_handler_paths(synthesis: Synthesis) -> None:
-    functions = handler_functions(synthesis)
-    assert functions["ApiHandler"]["Handler"] == "functions.api.handler.lambda_handler"
-    assert functions["NotifyHandler"]["Handler"] == "functions.notify.handler.lambda_handler"
-    assert functions["DeadLettersHandler"]["Handler"] == "functions.dead_letter.handler.lambda_handler"
-    for name in ("ApiHandler", "NotifyHandler", "DeadLettersHandler"):
-        assert functions[name]["Runtime"] == "python3.12", name
+HANDLERS = {
+    "ApiHandler": "functions.api.handler.lambda_handler",
+    "IntakeValidateFace": "functions.validate_face.handler.lambda_handler",
+    "NotifyHandler": "functions.notify.handler.lambda_handler",
+    "DeadLettersHandler": "functions.dead_letter.handler.lambda_handler",
+}
 
 
-def test_validate_face_is_an_image_function(synthesis: Synthesis, config: Any) -> None:
+def test_functions_are_image_functions(synthesis: Synthesis) -> None:
+    for name, function in handler_functions(synthesis).items():
+        assert function["PackageType"] == "Image", name
+        assert function["ImageConfig"]["Command"] == [HANDLERS[name]], name
+        # The image provides the runtime and ImageConfig the handler, so neither property is set.
+        assert "Runtime" not in function, name
+        assert "Handler" not in function, name
+        assert function["Architectures"] == ["x86_64"], name
+
+
+def test_validate_face_sizing(synthesis: Synthesis, config: Any) -> None:
     function = handler_functions(synthesis)["IntakeValidateFace"]
-    assert function["PackageType"] == "Image"
-    assert function["ImageConfig"]["Command"] == ["functions.validate_face.handler.lambda_handler"]
     assert function["MemorySize"] == config.validate_memory_mb
     assert function["Timeout"] == config.validate_timeout_seconds
 

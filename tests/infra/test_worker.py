@@ -71,7 +71,7 @@ def test_weights_are_fetched_before_the_worker_starts(synthesis: Synthesis) -> N
     by_name = containers(synthesis)
     fetch = by_name["FetchWeights"]
     assert fetch["Essential"] is False
-    assert fetch["EntryPoint"] == ["python", "-m", "infra.weights_fetch"]
+    assert fetch["EntryPoint"] == ["python", "-m", "container.worker.weights_fetch"]
     assert environment(fetch)["S2A_WEIGHTS_PREFIX"] == "weights/"
     assert by_name["Worker"]["DependsOn"] == [{"Condition": "SUCCESS", "ContainerName": "FetchWeights"}]
     assert by_name["Worker"]["MountPoints"][0]["ReadOnly"] is True

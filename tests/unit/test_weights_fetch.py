@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.weights_fetch import MANIFEST, WeightsVerificationError, fetch_weights, main, parse_manifest
+from container.worker.weights_fetch import MANIFEST, WeightsVerificationError, fetch_weights, main, parse_manifest
 
 BUCKET = "weights-test"
 PREFIX = "weights/"
