@@ -40,7 +40,8 @@ EXPIRY_GRACE_SECONDS = 120
 @functools.cache
 def detector() -> FaceDetector:
     """Build the configured face detector once per process (the built-in one loads an ONNX model)."""
-    return detector_from_name(SETTINGS.face_detector, rekognition_client=aws.client("rekognition") if SETTINGS.face_detector == "rekognition" else None)
+    rekognition = aws.client("rekognition") if SETTINGS.face_detector == "rekognition" else None
+    return detector_from_name(SETTINGS.face_detector, rekognition_client=rekognition)
 
 
 def _reject(job_id: str, reason: Reason, detail: str) -> None:
@@ -117,6 +118,8 @@ def _resume(job_id: str, current: JobStatus | None) -> None:
         queue_for_inference(STORE, SETTINGS, job_id)
     elif current in TERMINAL:
         finish(STORE, SETTINGS, job_id, current)
+    # Past validation the photo is no longer needed, whether this is the same upload or a later one.
+    aws.client("s3").delete_object(Bucket=SETTINGS.bucket, Key=keys.upload_key(job_id))
 
 
 @tracer.capture_method

@@ -113,6 +113,7 @@ def test_duplicate_s3_event_sends_one_email(stack, portrait_jpeg):
 
 
 def test_upload_after_job_finished_changes_nothing(stack, portrait_jpeg, cat_jpeg):
+    from functions.core import aws
     from selfie2anime.demo import upload
 
     job = submit(stack, portrait_jpeg, email="late@example.com")
@@ -125,6 +126,8 @@ def test_upload_after_job_finished_changes_nothing(stack, portrait_jpeg, cat_jpe
     status = requests.get(job["status_url"], timeout=30).json()
     assert status["status"] == "DONE"
     assert len(emails_for(stack, job["job_id"])) == 1
+    listing = aws.client("s3").list_objects_v2(Bucket=stack.resources.bucket, Prefix=f"uploads/{job['job_id']}")
+    assert listing.get("KeyCount", 0) == 0
 
 
 def test_upload_after_delete_is_discarded(stack, portrait_jpeg):
