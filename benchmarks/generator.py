@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -110,43 +110,34 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_per_call(run: Callable[[], object], device: torch.device, *, warmup: int, iterations: int) -> float:
-    """Return the median wall time of `run` in seconds after `warmup` untimed calls."""
-    for _ in range(warmup):
-        run()
-    _synchronize(device)
-    samples = []
-    for _ in range(iterations):
-        start = time.perf_counter()
-        run()
-        _synchronize(device)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+def interleaved_minimum(
+    runs: dict[str, Callable[[], object]], device: torch.device, *, warmup: int, rounds: int
+) -> dict[str, float]:
+    """Return the shortest wall time in seconds of each run, timed in alternation for `rounds` rounds.
 
-
-def matmul_ceiling(device: torch.device, dtype: torch.dtype, *, size: int, rounds: int = 3) -> float:
-    """Return the best GFLOP/s of `rounds` timings of a size x size matrix multiply.
-
-    The best round, not the median, estimates the hardware's capacity when
-    other processes share the machine.
+    Alternating the runs exposes them to the same background load. The
+    minimum estimates what the hardware does when other processes share the
+    machine, and on a quiet machine it is close to the median.
     """
+    for run in runs.values():
+        for _ in range(warmup):
+            run()
+    best = {name: float("inf") for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            _synchronize(device)
+            start = time.perf_counter()
+            run()
+            _synchronize(device)
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def matmul_run(device: torch.device, dtype: torch.dtype, size: int) -> Callable[[], object]:
+    """Return a call that multiplies two random size x size matrices of `dtype`."""
     left = torch.randn(size, size, device=device).to(dtype)
     right = torch.randn(size, size, device=device).to(dtype)
-    torch.mm(left, right)
-    _synchronize(device)
-    best = 0.0
-    for _ in range(rounds):
-        calls = 0
-        start = time.perf_counter()
-        while True:
-            torch.mm(left, right)
-            calls += 1
-            _synchronize(device)
-            elapsed = time.perf_counter() - start
-            if elapsed >= 0.3 and calls >= 2:
-                break
-        best = max(best, 2 * size**3 * calls / elapsed / 1e9)
-    return best
+    return lambda: torch.mm(left, right)
 
 
 def count_gflop(generator: nn.Module, image_size: int) -> float:
@@ -209,7 +200,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, help="images per forward pass on our path (default 4 on CPU, 32 on CUDA)")
     parser.add_argument("--precision", choices=("best", "fp32", "bf16", "fp16"), default="best",
                         help="precision of our path; best is bf16 where the hardware supports it natively")  # fmt: skip
-    parser.add_argument("--iterations", type=int, help="timed calls per path; the median is reported (default 3 on CPU, 20 on CUDA)")
+    parser.add_argument("--iterations", type=int, help="timed rounds; each path's fastest call is reported (default 5 on CPU, 20 on CUDA)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed calls before timing each path (default 1)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--weights-dir", type=Path, help="measure the installed weights in this directory")
@@ -229,19 +220,52 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     on_cuda = device.type == "cuda"
     batch_size = args.batch_size or (32 if on_cuda else 4)
-    iterations = args.iterations or (20 if on_cuda else 3)
+    iterations = args.iterations or (20 if on_cuda else 5)
     precision = best_precision(device) if args.precision == "best" else args.precision
 
     generator, config, origin = load_generator(args)
     gflop = count_gflop(generator, config.image_size)
+    runs: dict[str, Callable[[], object]] = {}
 
-    # --- ceiling ---
+    # --- ceilings: one large matrix multiply per round ---
     ceiling_dtype = torch.bfloat16 if on_cuda else torch.float32
     ceiling_size = args.ceiling_size or (8192 if on_cuda else 4096)
-    ceiling = matmul_ceiling(device, ceiling_dtype, size=ceiling_size)
-    extra_ceilings = {}
+    ceiling_dtypes = {"bf16" if on_cuda else "fp32": ceiling_dtype}
     if not on_cuda and precision == "bf16":
-        extra_ceilings["bf16"] = matmul_ceiling(device, torch.bfloat16, size=ceiling_size)
+        ceiling_dtypes["bf16"] = torch.bfloat16
+    for name, dtype in ceiling_dtypes.items():
+        runs[f"matmul {name}"] = matmul_run(device, dtype, ceiling_size)
+
+    # --- reference: plain port, eager fp32, batch 1, NCHW, with its own contiguous weights ---
+    state = {name: tensor.detach().clone().to(device) for name, tensor in generator.state_dict().items()}
+    single = (torch.rand(1, 3, config.image_size, config.image_size) * 2 - 1).to(device)
+
+    def run_reference() -> torch.Tensor:
+        with torch.no_grad():
+            return plain_forward(state, single, config)
+
+    runs["reference"] = run_reference
+
+    # --- ours: one stylizer per precision; bf16 on CPU converts its own copy of the weights ---
+    precisions = [precision] if on_cuda or precision == "fp32" else ["fp32", precision]
+    batch = torch.rand(batch_size, 3, config.image_size, config.image_size) * 2 - 1
+    stylizers = {
+        name: GanStylizer(
+            generator if name == "fp32" else copy.deepcopy(generator),
+            image_size=config.image_size, device=args.device, batch_size=batch_size, precision=name,  # type: ignore[arg-type]
+        )
+        for name in precisions
+    }  # fmt: skip
+    for name, stylizer in stylizers.items():
+        runs[f"ours {name}"] = functools.partial(stylizer.forward, batch)
+
+    # Agreement is checked at the first precision, which is fp32 unless --precision selects another.
+    agreement = float((stylizers[precisions[0]].forward(single).image.float() - run_reference()).abs().max())
+    seconds = interleaved_minimum(runs, device, warmup=args.warmup, rounds=iterations)
+
+    ceilings = {name: 2 * ceiling_size**3 / seconds[f"matmul {name}"] / 1e9 for name in ceiling_dtypes}
+    ceiling = ceilings["bf16" if on_cuda else "fp32"]
+    extra_ceilings = {name: value for name, value in ceilings.items() if name != ("bf16" if on_cuda else "fp32")}
 
     rows: list[Row] = []
 
@@ -250,29 +274,9 @@ def main(argv: list[str] | None = None) -> int:
         achieved = gflop / per_image
         rows.append(Row(path, batch, dtype, layout, per_image, 1 / per_image, achieved, achieved / ceiling))
 
-    # --- reference: plain port, eager fp32, batch 1, NCHW ---
-    state = {name: tensor.to(device) for name, tensor in generator.state_dict().items()}
-    single = (torch.rand(1, 3, config.image_size, config.image_size) * 2 - 1).to(device)
-
-    def run_reference() -> torch.Tensor:
-        with torch.no_grad():
-            return plain_forward(state, single, config)
-
-    record("reference", 1, "fp32", "NCHW", time_per_call(run_reference, device, warmup=args.warmup, iterations=iterations))
-    check = GanStylizer(copy.deepcopy(generator), image_size=config.image_size, device=args.device, precision="fp32")
-    agreement = float((check.forward(single).image - run_reference()).abs().max())
-    del check
-
-    # --- ours ---
-    precisions = [precision] if on_cuda or precision == "fp32" else ["fp32", precision]
-    batch = torch.rand(batch_size, 3, config.image_size, config.image_size) * 2 - 1
+    record("reference", 1, "fp32", "NCHW", seconds["reference"])
     for name in precisions:
-        stylizer = GanStylizer(
-            copy.deepcopy(generator), image_size=config.image_size, device=args.device, batch_size=batch_size, precision=name  # type: ignore[arg-type]
-        )
-        seconds = time_per_call(lambda: stylizer.forward(batch), device, warmup=args.warmup, iterations=iterations)
-        record("ours", batch_size, name, "channels_last", seconds)
-        del stylizer
+        record("ours", batch_size, name, "channels_last", seconds[f"ours {name}"])
 
     best = max(rows[1:], key=lambda row: row.images_per_second)
     ratio = best.images_per_second / rows[0].images_per_second
@@ -282,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             "image_size": config.image_size, "weights": origin, "gflop_per_image": gflop,
             "ceiling_gflops": ceiling, "ceiling_dtype": str(ceiling_dtype).removeprefix("torch."),
             "extra_ceilings_gflops": extra_ceilings, "rows": [asdict(row) for row in rows], "speedup": ratio,
-            "max_abs_difference_fp32": agreement,
+            "max_abs_difference": agreement, "agreement_precision": precisions[0],
         }, indent=2))  # fmt: skip
         return 0
 
@@ -302,7 +306,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     print()
     print(f"speedup of ours ({best.dtype}, batch {best.batch}) over the reference: {ratio:.2f}x")
-    print(f"ours in fp32 and the reference agree within {agreement:.1e} (max absolute difference, output in [-1, 1])")
+    print(
+        f"ours in {precisions[0]} and the reference agree within {agreement:.1e} "
+        "(max absolute difference, output in [-1, 1])"
+    )
     for name, value in extra_ceilings.items():
         bf16_row = next(row for row in rows if row.dtype == name)
         print(f"ours {name} reaches {bf16_row.gflops / value:.0%} of the {name} matmul ceiling")

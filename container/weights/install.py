@@ -172,12 +172,14 @@ def _describe_safetensors(path: Path, *, sha256: str, use_manifest: bool) -> Mod
 
 def _install_tf_checkpoint(path: Path, directory: Path) -> Manifest:
     try:
-        from container.model.convert_tf import read_tf_checkpoint
+        import tensorflow  # noqa: F401 (only checks that the convert extra is installed)
     except ImportError as error:
         raise ConversionError(
             f"{path} looks like a TensorFlow checkpoint directory, and converting it needs TensorFlow "
             f"({error}); run `pip install 'selfie2anime[convert]'` and install again"
         ) from error
+    from container.model.convert_tf import read_tf_checkpoint
+
     config, tensors = read_tf_checkpoint(path)
     networks = tuple(name for name in NETWORK_NAMES if any(key.startswith(f"{name}.") for key in tensors))
     return write_weights(directory, ModelDescription.from_config(config, networks), tensors, source=str(path.resolve()))

@@ -30,4 +30,5 @@ def test_benchmark_reports_both_paths(capsys: pytest.CaptureFixture[str], monkey
     assert report["gflop_per_image"] == pytest.approx(104.5 / 64, rel=0.05)
     assert report["ceiling_gflops"] > 0
     assert report["speedup"] > 0
-    assert report["max_abs_difference_fp32"] < 1e-4
+    assert report["agreement_precision"] == "fp32"
+    assert report["max_abs_difference"] < 1e-4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,14 @@ def test_install_rejects_unknown_file(tmp_path: Path) -> None:
     source.write_text("not weights")
     with pytest.raises(UnsupportedSourceError, match="neither a safetensors file nor a torch checkpoint"):
         install_weights(str(source), weights_dir=tmp_path / "weights")
+
+
+def test_install_tf_directory_needs_tensorflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A None entry in sys.modules makes `import tensorflow` raise ImportError.
+    monkeypatch.setitem(sys.modules, "tensorflow", None)
+    (tmp_path / "checkpoint").mkdir()
+    with pytest.raises(ConversionError, match=r"pip install 'selfie2anime\[convert\]'"):
+        install_weights(str(tmp_path / "checkpoint"), weights_dir=tmp_path / "weights")
 
 
 def test_install_rejects_other_url_schemes(tmp_path: Path) -> None:
