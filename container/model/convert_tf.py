@@ -188,6 +188,10 @@ def convert_tf_checkpoint(
     `output_dir` can then be installed with `selfie2anime model install OUTPUT_DIR/<file>`,
     or be the weights directory itself.
 
+    NOTE: in full mode at 256px all converted tensors (about 2.6 GB) stay in memory
+    until they are written, plus about 1 GB while the largest MLP kernel is
+    transposed. This is an estimate, not measured on the official checkpoint.
+
     Raises:
         WeightsFileError: no readable checkpoint.
         ConversionError: variables are missing, unexpected or have the wrong shape.
