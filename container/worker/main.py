@@ -21,7 +21,7 @@ class StylizerUnavailable(RuntimeError):
     """Raised when the configured stylizer cannot be loaded."""
 
 
-def load_stylizer(style: str, *, device: str = "cpu", batch_size: int = 4) -> Stylizer:
+def load_stylizer(style: str, *, device: str = "cpu", batch_size: int = 4, threads: int | None = None, precision: str = "auto") -> Stylizer:
     """Return the stylizer for S2A_STYLE; never a GAN with random or partial weights.
 
     Raises:
@@ -33,13 +33,16 @@ def load_stylizer(style: str, *, device: str = "cpu", batch_size: int = 4) -> St
     if style == "preview":
         return _preview()
 
-    from container.weights import load_gan_stylizer, weights_installed
+    from container.weights import load_gan_stylizer, resolve_weights_dir
 
-    if style == "auto" and not weights_installed():
+    directory = resolve_weights_dir()
+    # Only an absent or empty weights folder means "not installed". A folder with a broken
+    # or partial install is an error below, never a quiet switch to the preview style.
+    if style == "auto" and not (directory.is_dir() and any(directory.iterdir())):
         logger.warning("no GAN weights installed; using the preview style (see README to install weights)")
         return _preview()
     try:
-        return load_gan_stylizer(device=device, batch_size=batch_size)
+        return load_gan_stylizer(device=device, batch_size=batch_size, threads=threads, precision=precision)  # type: ignore[arg-type]
     except Exception as error:
         raise StylizerUnavailable(f"could not load the GAN weights: {error}") from error
 
@@ -54,7 +57,14 @@ def main() -> int:
     try:
         settings = Settings.from_env()
         batch_size = int(os.environ.get("S2A_BATCH_SIZE", "4"))
-        stylizer = load_stylizer(os.environ.get("S2A_STYLE", "auto"), device=os.environ.get("S2A_DEVICE", "cpu"), batch_size=batch_size)
+        threads = os.environ.get("S2A_THREADS")
+        stylizer = load_stylizer(
+            os.environ.get("S2A_STYLE", "auto"),
+            device=os.environ.get("S2A_DEVICE", "cpu"),
+            batch_size=batch_size,
+            threads=int(threads) if threads else None,
+            precision=os.environ.get("S2A_PRECISION", "auto"),
+        )
     except (SettingsError, ValueError, StylizerUnavailable) as error:
         logger.error("worker cannot start", extra={"error": str(error)})
         return 1
