@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
 
 DEFAULT_EMAIL = "you@example.com"
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} is outside 0-65535")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,10 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--outbox", type=Path, default=Path("outbox"), help="folder for the .eml files and portraits (default: ./outbox)")
     demo.add_argument("--style", choices=["auto", "gan", "preview"], default="auto",
                       help="auto: the GAN if weights are installed, else the preview style (default: auto)")
-    demo.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the email (default: 300)")
+    demo.add_argument("--timeout", type=_seconds, default=300.0, help="seconds to wait for the email (default: 300)")
 
     serve = commands.add_parser("serve", help="keep the embedded stack running and serve the upload page on 127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080, help="port of the page and the API (default: 8080; 0 picks a free one)")
+    serve.add_argument("--port", type=_port, default=8080, help="port of the page and the API (default: 8080; 0 picks a free one)")
     serve.add_argument("--outbox", type=Path, default=Path("outbox"), help="folder for the .eml files (default: ./outbox)")
     serve.add_argument("--style", choices=["auto", "gan", "preview"], default="auto", help="the worker's style (default: auto)")
 
@@ -46,10 +61,16 @@ def main(argv: list[str] | None = None) -> int:
 
         return cli_main(argv[1:])
     args = _parser().parse_args(argv)
-    if args.command == "demo":
-        return run_demo(args.photo, email=args.email, outbox=args.outbox, style=args.style, timeout=args.timeout)
-    if args.command == "serve":
-        return run_serve(port=args.port, outbox=args.outbox, style=args.style)
+    # SIGTERM stops the command the way Ctrl+C does: the embedded stack shuts down in order.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        if args.command == "demo":
+            return run_demo(args.photo, email=args.email, outbox=args.outbox, style=args.style, timeout=args.timeout)
+        if args.command == "serve":
+            return run_serve(port=args.port, outbox=args.outbox, style=args.style)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
     return 2
 
 
@@ -76,9 +97,10 @@ def run_demo(photo: Path | None, *, email: str, outbox: Path, style: str, timeou
         return 1
     try:
         out.write(f"  AWS endpoint  {stack.endpoint}\n  API           {stack.api.url}\n  logs          {log_file}\n")
-        out.write(f"  style         {stack.stylizer.style}: {stack.stylizer.description}\n")
         if stack.stylizer.style == "preview":
-            out.write("  NOTE: preview style: no GAN weights installed; see README (selfie2anime model install)\n")
+            out.write("  style         preview style: no GAN weights installed; see README (selfie2anime model install)\n")
+        else:
+            out.write(f"  style         {stack.stylizer.description}\n")
         job = create_job(stack.api.url, email)
         out.write(f"Job {job['job_id']}\n")
         upload(job, data, filename, content_type)

@@ -43,6 +43,8 @@ def sample_photo() -> tuple[bytes, str, str]:
 
 
 def read_photo(path: Path) -> tuple[bytes, str, str]:
+    if path.is_dir():
+        raise DemoError(f"{path} is a folder; give the path of a photo file")
     if not path.is_file():
         raise DemoError(f"photo not found: {path}")
     content_type = mimetypes.guess_type(path.name)[0] or "image/jpeg"

@@ -16,6 +16,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -98,7 +99,8 @@ def create_job() -> Response[str]:
     address_hash = email_hash(normalized)
     day = time.strftime("%Y-%m-%d", time.gmtime())
     if STORE.count_recent_jobs(address_hash, day=day) > SETTINGS.jobs_per_email_per_day:
-        logger.info("daily quota reached", extra={"email_hash": address_hash[:16]})
+        # No hash of the address here: an unsalted hash of a known address can be matched.
+        logger.info("daily quota reached")
         return _error(
             HTTPStatus.TOO_MANY_REQUESTS,
             "quota_exceeded",
@@ -179,6 +181,13 @@ def delete_job(job_id: str) -> Response[str]:
 
 def _not_found() -> Response[str]:
     return _error(HTTPStatus.NOT_FOUND, "job_not_found", "No job with this id exists; it may have expired or been deleted.")
+
+
+@app.not_found
+def _no_route(error: NotFoundError) -> Response[str]:
+    # Registered for Powertools' NotFoundError, so an unknown path or method is not caught
+    # by the catch-all handler below as if it were a failure.
+    return _error(HTTPStatus.NOT_FOUND, "route_not_found", "There is no such API endpoint. See POST /jobs and GET or DELETE /jobs/{job_id}.")
 
 
 @app.exception_handler(Exception)

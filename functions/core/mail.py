@@ -12,7 +12,7 @@ import html
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 
 from functions.core.jobs import JobStatus
 from functions.core.reasons import explain
@@ -59,6 +59,8 @@ def build_email(outcome: Outcome, *, sender: str, recipient: str) -> EmailMessag
     message["Subject"] = SUBJECTS[outcome.status]
     message["From"] = sender
     message["To"] = _split_address(recipient)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain="selfie2anime")
     message["X-Selfie2Anime-Job"] = outcome.job_id
 
     # make_msgid wraps the id in <>, as the Content-ID header needs; the HTML refers to it without them.
@@ -95,10 +97,10 @@ def _bodies(outcome: Outcome, *, cid: str) -> tuple[str, str]:
         paragraphs.append(f"<p>{html.escape(explanation.advice)}</p>")
 
     if outcome.delete_url:
-        lines.append(f"To delete your photo and portrait now, open: {outcome.delete_url}")
-        paragraphs.append(
-            f'<p>To delete your photo and portrait now, <a href="{html.escape(outcome.delete_url)}">open this link</a>.</p>'
-        )
+        # Rejected and failed photos are deleted already; only the job record remains then.
+        what = "your portrait and our record of this job" if outcome.status is JobStatus.DONE else "our record of this job"
+        lines.append(f"To delete {what} now, open: {outcome.delete_url}")
+        paragraphs.append(f'<p>To delete {what} now, <a href="{html.escape(outcome.delete_url)}">open this link</a>.</p>')
     lines.append(f"Job reference: {outcome.job_id}")
     paragraphs.append(f"<p style=\"color:#666\">Job reference: {html.escape(outcome.job_id)}</p>")
     if outcome.preview_style:

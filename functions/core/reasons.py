@@ -44,11 +44,11 @@ class Explanation:
 EXPLANATIONS: dict[Reason, Explanation] = {
     Reason.NOT_AN_IMAGE: Explanation(
         "The file you uploaded is not a photo we can read.",
-        "Please upload a JPEG, PNG, WebP or HEIC photo.",
+        "Please upload a JPEG, PNG, WebP, HEIC or GIF photo.",
     ),
     Reason.UNSUPPORTED_FORMAT: Explanation(
         "Your photo is in an image format we do not support.",
-        "Please upload a JPEG, PNG, WebP or HEIC photo.",
+        "Please upload a JPEG, PNG, WebP, HEIC or GIF photo.",
     ),
     Reason.EMPTY_FILE: Explanation(
         "The file you uploaded was empty.",

@@ -8,7 +8,9 @@ one origin on 127.0.0.1.
 from __future__ import annotations
 
 import base64
+import json
 import mimetypes
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from functions.core.observability import logger
 from selfie2anime.embedded.lambda_runtime import LocalContext, invoke
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -63,6 +66,18 @@ def rest_event(method: str, target: str, headers: dict[str, str], body: bytes, *
     }
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A threading server that treats a client hanging up early as normal, not as an error."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            return
+        logger.exception("local API server failed on a request")
+
+
 class LocalApiServer:
     """Serves the API handler and the web page on 127.0.0.1 in a background thread."""
 
@@ -73,6 +88,8 @@ class LocalApiServer:
 
         class RequestHandler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Seconds a connection may stay silent, e.g. a body shorter than its Content-Length.
+            timeout = 30
 
             def do_GET(self) -> None:  # noqa: N802 - the http.server interface
                 server._dispatch(self)
@@ -86,10 +103,19 @@ class LocalApiServer:
             def do_OPTIONS(self) -> None:  # noqa: N802
                 server._dispatch(self)
 
+            def do_PUT(self) -> None:  # noqa: N802
+                server._dispatch(self)
+
+            def do_PATCH(self) -> None:  # noqa: N802
+                server._dispatch(self)
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                server._dispatch(self)
+
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep access logs off the console
                 return
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), RequestHandler)
+        self._httpd = _QuietServer(("127.0.0.1", port), RequestHandler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="local-api", daemon=True)
 
     @property
@@ -109,15 +135,28 @@ class LocalApiServer:
         path = urlsplit(request.path).path
         if path == "/jobs" or path.startswith("/jobs/"):
             self._call_api(request)
-        elif request.command == "GET":
+        elif request.command in ("GET", "HEAD"):
             self._serve_file(request, path)
         else:
-            self._send(request, 405, b"method not allowed\n", {"Content-Type": "text/plain"})
+            self._refuse(request, 405, "method_not_allowed", "The page only answers GET; the API is under /jobs.")
+
+    def _refuse(self, request: BaseHTTPRequestHandler, status: int, code: str, message: str) -> None:
+        """Answer with a JSON error and close the connection, since the request body was not read."""
+        request.close_connection = True
+        body = json.dumps({"error": code, "message": message}).encode()
+        self._send(request, status, body, {"Content-Type": "application/json", "Connection": "close"})
 
     def _call_api(self, request: BaseHTTPRequestHandler) -> None:
-        length = int(request.headers.get("Content-Length") or 0)
+        if request.headers.get("Transfer-Encoding"):
+            self._refuse(request, 411, "length_required", "Send the request body with a Content-Length header.")
+            return
+        raw_length = request.headers.get("Content-Length") or "0"
+        if not raw_length.isdigit():
+            self._refuse(request, 400, "invalid_content_length", "The Content-Length header must be a non-negative integer.")
+            return
+        length = int(raw_length)
         if length > MAX_BODY_BYTES:
-            self._send(request, 413, b'{"error": "body_too_large", "message": "The request body is too large."}', {"Content-Type": "application/json"})
+            self._refuse(request, 413, "body_too_large", "The request body is too large.")
             return
         body = request.rfile.read(length) if length else b""
         headers = {name: value for name, value in request.headers.items()}

@@ -68,3 +68,53 @@ def test_every_command_has_help(command, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "usage:" in result.stdout
     assert len(result.stdout.splitlines()) > 3
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["demo", "--timeout", "0"], "not a positive number of seconds"),
+    (["demo", "--timeout", "nan"], "not a positive number of seconds"),
+    (["serve", "--port", "70000"], "outside 0-65535"),
+    (["serve", "--port", "-1"], "outside 0-65535"),
+])
+def test_invalid_options_are_rejected(tmp_path, args, message):
+    result = run(*args, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_with_folder_fails_cleanly(tmp_path):
+    (tmp_path / "photos").mkdir()
+
+    result = run("demo", "photos", cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "is a folder" in result.stderr
+
+
+@pytest.mark.e2e
+def test_serve_stops_cleanly_on_sigterm(tmp_path):
+    import signal
+    import time
+
+    import requests
+
+    process = subprocess.Popen([sys.executable, "-m", "selfie2anime", "serve", "--port", "0", "--outbox", "outbox"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first_line = process.stdout.readline()
+        url = re.search(r"(http://127\.0\.0\.1:\d+)/", first_line).group(1)
+        assert requests.get(f"{url}/", timeout=10).status_code == 200
+        time.sleep(0.5)
+
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert process.returncode == 0
+    assert "Stopping." in stdout
+    assert "Traceback" not in stderr

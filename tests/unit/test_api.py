@@ -158,3 +158,11 @@ def test_international_domain_is_stored_as_punycode(api, stack):
 
     item = aws.dynamodb_table(stack.resources.table).get_item(Key={"job_id": body["job_id"]})["Item"]
     assert item["email"] == "user@xn--exmple-cua.com"
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/jobs"), ("DELETE", "/jobs"), ("POST", "/jobs/abc"), ("GET", "/jobs/a/b"), ("GET", "/nothing")])
+def test_unknown_route_is_json_404(api, method, path):
+    status, body = api(method, path)
+
+    assert status == 404
+    assert body["error"] == "route_not_found"

@@ -119,3 +119,26 @@ def test_recipient_header_cannot_carry_newlines():
 def test_done_email_needs_portrait():
     with pytest.raises(ValueError):
         build_email(Outcome(job_id=JOB_ID, status=JobStatus.DONE), sender="p@example.com", recipient="q@example.com")
+
+
+def test_email_has_date_and_message_id():
+    message = reparse(
+        build_email(Outcome(job_id=JOB_ID, status=JobStatus.REJECTED, reason="no_face"), sender="p@example.com", recipient="q@example.com")
+    )
+
+    assert message["Date"].datetime is not None
+    assert message["Message-ID"].startswith("<")
+
+
+def test_rejection_offers_to_delete_the_record_only():
+    message = reparse(
+        build_email(
+            Outcome(job_id=JOB_ID, status=JobStatus.REJECTED, reason="no_face", delete_url="https://example.com/#d"),
+            sender="p@example.com",
+            recipient="q@example.com",
+        )
+    )
+
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "To delete our record of this job now" in text
+    assert "portrait" not in text.split("To delete")[1]

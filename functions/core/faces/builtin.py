@@ -7,6 +7,7 @@ when a detector is built.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,9 @@ class RetinaFaceDetector:
     """
 
     def __init__(self, *, score_threshold: float = 0.5, long_side: int = DETECTION_LONG_SIDE) -> None:
+        # onnxruntime (1.32 here) records usage events for Microsoft's collector unless this
+        # variable is set when it starts; a service that handles selfies sends nothing anywhere.
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         from retinaface import detect_faces  # the `detect` extra; see the module docstring
 
         self._detect_faces = detect_faces
