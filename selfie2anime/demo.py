@@ -21,7 +21,7 @@ class DemoError(RuntimeError):
 
 @dataclass
 class DemoResult:
-    """What the demo saw: the job, its states with times, and the files it wrote."""
+    """Record of one demo run: the job, its states with times, and the files it wrote."""
 
     job_id: str
     status: str
@@ -57,7 +57,7 @@ def read_photo(path: Path) -> tuple[bytes, str, str]:
 def create_job(api_url: str, email: str) -> dict[str, Any]:
     response = requests.post(f"{api_url}/jobs", json={"email": email, "consent": True}, timeout=30)
     if response.status_code != 201:
-        raise DemoError(f"the API refused the job: {response.json().get('message', response.text)}")
+        raise DemoError(f"the API rejected the job: {response.json().get('message', response.text)}")
     return response.json()
 
 
@@ -95,7 +95,7 @@ def wait_for_email(stack: Any, job: dict[str, Any], *, timeout: float, out: Text
                 result.portrait_path.write_bytes(portrait.content)
             return result
         time.sleep(0.25)
-    raise DemoError(f"no email after {timeout:.0f} s; the job is {result.status}. See the log file for details.")
+    raise DemoError(f"timed out after {timeout:.0f} s without an email; the job is {result.status}. See the log file for details.")
 
 
 def inline_portrait(eml_path: Path) -> bytes | None:

@@ -27,7 +27,7 @@ SUBJECTS = {
 
 @dataclass(frozen=True, kw_only=True)
 class Outcome:
-    """What the email reports: the terminal status and everything the text refers to."""
+    """Content of a job's email: the terminal status and everything the text refers to."""
 
     job_id: str
     status: JobStatus
