@@ -75,6 +75,8 @@ class DeploymentConfig:
     worker_memory_reservation_mb: int = 12288
     worker_stop_timeout_seconds: int = 120
     worker_root_volume_gb: int = 60
+    worker_fallback_to_on_demand: bool = True
+    worker_starved_minutes: int = 10
     weights_manifest_sha256: str = ""
     inference_age_alarm_seconds: int = 1800
 

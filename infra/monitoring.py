@@ -63,6 +63,8 @@ class Monitoring(Construct):
             metric=work_queues["inference"].queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
             threshold=config.inference_age_alarm_seconds,
         )
+        if worker.capacity_fallback is not None:
+            functions = {**functions, "capacity_fallback": worker.capacity_fallback.handler.function}
         for name, function in functions.items():
             self._alarm(
                 f"{_pascal(name)}ErrorsAlarm",
@@ -161,7 +163,12 @@ class Monitoring(Construct):
                 width=12,
             ),
         )
-        dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
+        # The starved alarm only triggers the capacity fallback and notifies no one. The widget
+        # shows when it fired.
+        status = list(self.alarms)
+        if worker.capacity_fallback is not None:
+            status.append(worker.capacity_fallback.starved_alarm)
+        dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=status, width=24))
         return dashboard
 
 

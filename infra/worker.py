@@ -36,6 +36,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from infra import scaling
+from infra.capacity_fallback import CapacityFallback
 from infra.config import REPOSITORY_ROOT, DeploymentConfig
 from infra.lambdas import log_retention
 from infra.packaging import dockerignore_patterns
@@ -54,7 +55,7 @@ ERROR_METRIC = "WorkerErrors"
 
 
 class Worker(Construct):
-    """The VPC, ECS cluster, GPU capacity provider, task definition and service that drain `queues`.
+    """The VPC, ECS cluster, GPU capacity providers, task definition and service that drain `queues`.
 
     The inference queue is created by the stack, before this unit, because every function's
     environment names it.
@@ -81,12 +82,16 @@ class Worker(Construct):
             raise ValueError(f"worker_on_demand_percentage={config.worker_on_demand_percentage} must be between 0 and 100")
         if not config.worker_instance_types:
             raise ValueError("worker_instance_types is empty; list at least one GPU instance type such as g4dn.xlarge")
+        if not isinstance(config.worker_fallback_to_on_demand, bool):
+            raise ValueError(
+                f"worker_fallback_to_on_demand={config.worker_fallback_to_on_demand!r} must be a JSON true or false"
+            )
         self.steps = scaling.scale_out_steps(images_per_task=config.worker_images_per_task, max_tasks=config.worker_max_tasks)
 
         self.queues = queues
         self.vpc = self._vpc(config, storage)
         self.cluster = ecs.Cluster(self, "Cluster", vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
-        self.capacity_provider = self._capacity_provider(config)
+        self.capacity_provider, self.on_demand_capacity_provider = self._capacity_providers(config)
         self.log_group = logs.LogGroup(
             self, "Logs", retention=log_retention(config.log_retention_days), removal_policy=RemovalPolicy.DESTROY
         )
@@ -108,8 +113,21 @@ class Worker(Construct):
             circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
         )
         Aspects.of(self.cluster).add(_ServiceAfterCapacityProviders(self.service), priority=AspectPriority.DEFAULT)
-        self._scaling(config)
+        self.idle_alarm = self._scaling(config)
         self.error_metric = self._error_metric(config)
+        self.capacity_fallback: CapacityFallback | None = None
+        if self.on_demand_capacity_provider is not None:
+            self.capacity_fallback = CapacityFallback(
+                self,
+                "CapacityFallback",
+                config=config,
+                queue=self.queues.queue,
+                cluster=self.cluster,
+                service=self.service,
+                spot_provider=self.capacity_provider,
+                on_demand_provider=self.on_demand_capacity_provider,
+                idle_alarm=self.idle_alarm,
+            )
 
     # --- network and capacity
 
@@ -166,12 +184,74 @@ class Worker(Construct):
             ],
         )
 
-    def _capacity_provider(self, config: DeploymentConfig) -> ecs.AsgCapacityProvider:
+    def _capacity_providers(
+        self, config: DeploymentConfig
+    ) -> tuple[ecs.AsgCapacityProvider, ecs.AsgCapacityProvider | None]:
+        """Create the spot capacity provider, and the on-demand one when the fallback is on.
+
+        Both groups launch hosts from one launch template over the same instance types.
+        """
         role = iam.Role(self, "HostRole", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
         launch_template = self._launch_template(config, role)
+        spot_group = self._gpu_group(
+            "GpuHosts",
+            config,
+            launch_template,
+            autoscaling.InstancesDistribution(
+                on_demand_base_capacity=config.worker_on_demand_base_capacity,
+                on_demand_percentage_above_base_capacity=config.worker_on_demand_percentage,
+                on_demand_allocation_strategy=autoscaling.OnDemandAllocationStrategy.PRIORITIZED,
+                spot_allocation_strategy=autoscaling.SpotAllocationStrategy.PRICE_CAPACITY_OPTIMIZED,
+            ),
+            # Capacity rebalancing replaces spot hosts at an elevated risk of interruption.
+            capacity_rebalance=True,
+        )
+        spot_provider = self._asg_capacity_provider("GpuCapacity", spot_group)
+        on_demand_provider = None
+        if config.worker_fallback_to_on_demand:
+            # NOTE: CDK appends the ECS_CLUSTER line to the shared launch template's user data
+            # once per group, so ecs.config gets the same line twice, which the agent accepts.
+            on_demand_group = self._gpu_group(
+                "OnDemandGpuHosts",
+                config,
+                launch_template,
+                autoscaling.InstancesDistribution(
+                    on_demand_base_capacity=0,
+                    on_demand_percentage_above_base_capacity=100,
+                    on_demand_allocation_strategy=autoscaling.OnDemandAllocationStrategy.PRIORITIZED,
+                ),
+                capacity_rebalance=False,
+            )
+            on_demand_provider = self._asg_capacity_provider("OnDemandGpuCapacity", on_demand_group)
+
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason=(
+                    "The ECS container agent's actions ecs:DiscoverPollEndpoint, ecs:Poll, ecs:StartTelemetrySession, "
+                    "ecr:GetAuthorizationToken and its log writes support no resource-level permissions; CDK limits "
+                    "ecs:Poll with an ecs:cluster condition and scopes the rest to this cluster."
+                ),
+            ),
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Action::ecs:Submit*]",
+                reason="The ECS container agent reports container and task state with the ecs:Submit* actions.",
+            ),
+        )
+        return spot_provider, on_demand_provider
+
+    def _gpu_group(
+        self,
+        construct_id: str,
+        config: DeploymentConfig,
+        launch_template: ec2.LaunchTemplate,
+        distribution: autoscaling.InstancesDistribution,
+        *,
+        capacity_rebalance: bool,
+    ) -> autoscaling.AutoScalingGroup:
         group = autoscaling.AutoScalingGroup(
             self,
-            "GpuHosts",
+            construct_id,
             vpc=self.vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
             min_capacity=0,
@@ -181,27 +261,10 @@ class Worker(Construct):
                 launch_template_overrides=[
                     autoscaling.LaunchTemplateOverrides(instance_type=ec2.InstanceType(name)) for name in config.worker_instance_types
                 ],
-                instances_distribution=autoscaling.InstancesDistribution(
-                    on_demand_base_capacity=config.worker_on_demand_base_capacity,
-                    on_demand_percentage_above_base_capacity=config.worker_on_demand_percentage,
-                    on_demand_allocation_strategy=autoscaling.OnDemandAllocationStrategy.PRIORITIZED,
-                    spot_allocation_strategy=autoscaling.SpotAllocationStrategy.PRICE_CAPACITY_OPTIMIZED,
-                ),
+                instances_distribution=distribution,
             ),
-            capacity_rebalance=True,
+            capacity_rebalance=capacity_rebalance,
         )
-        provider = ecs.AsgCapacityProvider(
-            self,
-            "GpuCapacity",
-            auto_scaling_group=group,
-            enable_managed_scaling=True,
-            enable_managed_termination_protection=True,
-            enable_managed_draining=True,
-            target_capacity_percent=100,
-            # The Amazon Linux 2 setting also configures Amazon Linux 2023 hosts (same ecs.config).
-            machine_image_type=ecs.MachineImageType.AMAZON_LINUX_2,
-        )
-        self.cluster.add_asg_capacity_provider(provider)
         Validations.of(group).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-EC26",
@@ -218,20 +281,21 @@ class Worker(Construct):
                 ),
             ),
         )
-        Validations.of(role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason=(
-                    "The ECS container agent's actions ecs:DiscoverPollEndpoint, ecs:Poll, ecs:StartTelemetrySession, "
-                    "ecr:GetAuthorizationToken and its log writes support no resource-level permissions; CDK limits "
-                    "ecs:Poll with an ecs:cluster condition and scopes the rest to this cluster."
-                ),
-            ),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Action::ecs:Submit*]",
-                reason="The ECS container agent reports container and task state with the ecs:Submit* actions.",
-            ),
+        return group
+
+    def _asg_capacity_provider(self, construct_id: str, group: autoscaling.AutoScalingGroup) -> ecs.AsgCapacityProvider:
+        provider = ecs.AsgCapacityProvider(
+            self,
+            construct_id,
+            auto_scaling_group=group,
+            enable_managed_scaling=True,
+            enable_managed_termination_protection=True,
+            enable_managed_draining=True,
+            target_capacity_percent=100,
+            # The Amazon Linux 2 setting also configures Amazon Linux 2023 hosts (same ecs.config).
+            machine_image_type=ecs.MachineImageType.AMAZON_LINUX_2,
         )
+        self.cluster.add_asg_capacity_provider(provider)
         return provider
 
     # --- task definition
@@ -327,7 +391,8 @@ class Worker(Construct):
 
     # --- scaling
 
-    def _scaling(self, config: DeploymentConfig) -> None:
+    def _scaling(self, config: DeploymentConfig) -> cloudwatch.Alarm:
+        """Create the step scaling policies and their alarms, and return the idle alarm."""
         max_tasks = config.worker_max_tasks
         if not config.weights_manifest_sha256:
             # Without weights every task would fail at start, so the service stays at zero
@@ -419,6 +484,7 @@ class Worker(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
         )
         idle_alarm.add_alarm_action(cloudwatch_actions.ApplicationScalingAction(scale_in))
+        return idle_alarm
 
     def _error_metric(self, config: DeploymentConfig) -> cloudwatch.Metric:
         """Count the worker's JSON log records at level ERROR (Powertools' `level` field)."""

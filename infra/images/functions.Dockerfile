@@ -1,4 +1,4 @@
-# Lambda container image of all four functions (api, validate_face, notify, dead_letter):
+# Lambda container image of every function (api, validate_face, notify, dead_letter, capacity_fallback):
 # the `functions` package, the base dependencies of pyproject.toml and the `detect` extra
 # (the built-in face detector). The CDK app sets each function's handler as its CMD.
 #

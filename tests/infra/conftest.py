@@ -67,8 +67,12 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
 
 @pytest.fixture(scope="session")
 def variant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
-    """The stack with the options cdk.json leaves off: an SES domain, Rekognition, installed weights."""
+    """The stack with the options cdk.json leaves off: an SES domain, Rekognition, installed weights.
+
+    It also turns off the on-demand capacity fallback, which cdk.json turns on.
+    """
     overrides = {
+        "worker_fallback_to_on_demand": False,
         "ses_domain": "example.org",
         "sender": "portraits@example.org",
         "ses_sandbox_recipients": ["tester@example.net"],

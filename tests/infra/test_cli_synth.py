@@ -73,7 +73,8 @@ def test_plain_cdk_synth_offline(tmp_path: Path) -> None:
         for body in template["Resources"].values()
         if body["Type"] == "AWS::Lambda::Function" and "ImageConfig" in body["Properties"]
     ]
-    assert len(functions) == 4
+    # api, validate_face, notify, dead_letter and capacity_fallback, all from the functions image.
+    assert len(functions) == 5
     # Only CDK's bootstrap version check, and no rule that rejects every deployment.
     assert sorted(template["Rules"]) == ["CheckBootstrapVersion"]
 

@@ -12,9 +12,11 @@ def incident_alarms(synthesis: Synthesis) -> dict[str, dict[str, Any]]:
     return {name: body["Properties"] for name, body in synthesis.of_type("AWS::CloudWatch::Alarm").items() if name.startswith("Monitoring")}
 
 
-def test_every_incident_alarm_notifies_the_topic(synthesis: Synthesis) -> None:
+def test_every_incident_alarm_notifies_the_topic(synthesis: Synthesis, variant: Synthesis) -> None:
+    # The errors and throttles alarms of capacity_fallback add two. The variant has no fallback.
+    assert len(incident_alarms(variant)) == 13
     alarms = incident_alarms(synthesis)
-    assert len(alarms) == 13
+    assert len(alarms) == 15
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == [{"Ref": next(iter(synthesis.of_type("AWS::SNS::Topic")))}], name
         assert alarm["OKActions"] == alarm["AlarmActions"], name
@@ -43,7 +45,7 @@ def test_inference_age_alarm(synthesis: Synthesis, config: Any) -> None:
 
 def test_errors_and_throttles_alarm_for_each_function(synthesis: Synthesis) -> None:
     alarms = incident_alarms(synthesis)
-    for function in ("Api", "ValidateFace", "Notify", "DeadLetter"):
+    for function in ("Api", "ValidateFace", "Notify", "DeadLetter", "CapacityFallback"):
         for metric in ("Errors", "Throttles"):
             alarm = next(alarm for name, alarm in alarms.items() if name.startswith(f"Monitoring{function}{metric}Alarm"))
             assert alarm["MetricName"] == metric

@@ -20,7 +20,7 @@ from tests.infra.conftest import REPOSITORY_ROOT, Synthesis
 DOCKERFILE = (REPOSITORY_ROOT / FUNCTIONS_DOCKERFILE).read_text(encoding="utf-8")
 # Distributions that must never reach the Lambda image: the GPU stack, the CDK and the test tools.
 FORBIDDEN = ("torch", "safetensors", "aws-cdk-lib", "constructs", "cdk-nag", "cfn-lint", "moto", "tensorflow", "pytest")
-IMAGE_FUNCTIONS = ("ApiHandler", "IntakeValidateFace", "NotifyHandler", "DeadLettersHandler")
+IMAGE_FUNCTIONS = ("ApiHandler", "IntakeValidateFace", "NotifyHandler", "DeadLettersHandler", "WorkerCapacityFallbackHandler")
 DETECTOR_MODULES = ("cv2", "onnxruntime", "retinaface")
 # Settings that the handler modules read at import. The endpoints are a closed local port,
 # so no call can reach AWS.
@@ -139,7 +139,7 @@ def test_staged_context_holds_only_image_sources(synthesis: Synthesis) -> None:
         assert not name.endswith(".pyc"), name
 
 
-@pytest.mark.parametrize("function", ["api", "notify", "dead_letter", "validate_face"])
+@pytest.mark.parametrize("function", ["api", "notify", "dead_letter", "validate_face", "capacity_fallback"])
 def test_handler_import_skips_detector(function: str) -> None:
     # The shared image contains the detector for validate_face only. The other handlers must not
     # import it, so that their cold starts do not load onnxruntime and OpenCV. validate_face

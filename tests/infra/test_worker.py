@@ -18,6 +18,13 @@ def environment(container: dict[str, Any]) -> dict[str, Any]:
     return {item["Name"]: item["Value"] for item in container["Environment"]}
 
 
+def by_prefix(synthesis: Synthesis, resource_type: str, prefix: str) -> dict[str, Any]:
+    """Return the properties of the only resource of `resource_type` whose logical id starts with `prefix`."""
+    found = [body["Properties"] for name, body in synthesis.of_type(resource_type).items() if name.startswith(prefix)]
+    assert len(found) == 1, (resource_type, prefix)
+    return found[0]
+
+
 def scaling_policies(synthesis: Synthesis) -> dict[str, dict[str, Any]]:
     return {name: body["Properties"] for name, body in synthesis.of_type("AWS::ApplicationAutoScaling::ScalingPolicy").items()}
 
@@ -101,19 +108,52 @@ def test_service_waits_for_capacity_provider_association(synthesis: Synthesis) -
     assert association in service["DependsOn"]
 
 
-def test_capacity_provider_scales_instances_from_zero(synthesis: Synthesis, config: Any) -> None:
-    provider = synthesis.one("AWS::ECS::CapacityProvider")["AutoScalingGroupProvider"]
-    assert provider["ManagedScaling"]["Status"] == "ENABLED"
-    assert provider["ManagedScaling"]["TargetCapacity"] == 100
-    assert provider["ManagedTerminationProtection"] == "ENABLED"
-    group = synthesis.one("AWS::AutoScaling::AutoScalingGroup")
-    assert group["MinSize"] == "0"
-    assert group["MaxSize"] == str(config.worker_max_tasks)
-    assert group["NewInstancesProtectedFromScaleIn"] is True
+def test_capacity_providers_scale_instances_from_zero(synthesis: Synthesis, config: Any) -> None:
+    for capacity, hosts in (("WorkerGpuCapacity", "WorkerGpuHosts"), ("WorkerOnDemandGpuCapacity", "WorkerOnDemandGpuHosts")):
+        provider = by_prefix(synthesis, "AWS::ECS::CapacityProvider", capacity)["AutoScalingGroupProvider"]
+        assert provider["AutoScalingGroupArn"]["Ref"].startswith(hosts), capacity
+        assert provider["ManagedScaling"]["Status"] == "ENABLED", capacity
+        assert provider["ManagedScaling"]["TargetCapacity"] == 100, capacity
+        assert provider["ManagedTerminationProtection"] == "ENABLED", capacity
+        assert provider["ManagedDraining"] == "ENABLED", capacity
+        group = by_prefix(synthesis, "AWS::AutoScaling::AutoScalingGroup", hosts)
+        assert group["MinSize"] == "0", hosts
+        assert group["MaxSize"] == str(config.worker_max_tasks), hosts
+        assert group["NewInstancesProtectedFromScaleIn"] is True, hosts
+
+
+def test_cluster_registers_both_capacity_providers(synthesis: Synthesis) -> None:
+    association = synthesis.one("AWS::ECS::ClusterCapacityProviderAssociations")
+    providers = sorted(provider["Ref"] for provider in association["CapacityProviders"])
+    assert len(providers) == 2
+    assert providers[0].startswith("WorkerGpuCapacity")
+    assert providers[1].startswith("WorkerOnDemandGpuCapacity")
+    assert association["DefaultCapacityProviderStrategy"] == []
+
+
+def test_on_demand_hosts_match_spot_hosts(synthesis: Synthesis, config: Any) -> None:
+    spot = by_prefix(synthesis, "AWS::AutoScaling::AutoScalingGroup", "WorkerGpuHosts")["MixedInstancesPolicy"]
+    on_demand = by_prefix(synthesis, "AWS::AutoScaling::AutoScalingGroup", "WorkerOnDemandGpuHosts")["MixedInstancesPolicy"]
+    assert on_demand["LaunchTemplate"] == spot["LaunchTemplate"]
+    assert [override["InstanceType"] for override in on_demand["LaunchTemplate"]["Overrides"]] == list(config.worker_instance_types)
+    distribution = on_demand["InstancesDistribution"]
+    assert distribution["OnDemandBaseCapacity"] == 0
+    assert distribution["OnDemandPercentageAboveBaseCapacity"] == 100
+    assert distribution["OnDemandAllocationStrategy"] == "prioritized"
+    assert "SpotAllocationStrategy" not in distribution
+
+
+def test_fallback_off_keeps_one_capacity_provider(variant: Synthesis) -> None:
+    (group,) = variant.of_type("AWS::AutoScaling::AutoScalingGroup")
+    assert group.startswith("WorkerGpuHosts")
+    (provider,) = variant.of_type("AWS::ECS::CapacityProvider")
+    assert provider.startswith("WorkerGpuCapacity")
+    association = variant.one("AWS::ECS::ClusterCapacityProviderAssociations")
+    assert association["CapacityProviders"] == [{"Ref": provider}]
 
 
 def test_hosts_are_gpu_spot_with_on_demand_setting(synthesis: Synthesis, config: Any) -> None:
-    policy = synthesis.one("AWS::AutoScaling::AutoScalingGroup")["MixedInstancesPolicy"]
+    policy = by_prefix(synthesis, "AWS::AutoScaling::AutoScalingGroup", "WorkerGpuHosts")["MixedInstancesPolicy"]
     types = [override["InstanceType"] for override in policy["LaunchTemplate"]["Overrides"]]
     assert types == list(config.worker_instance_types)
     assert all(name.startswith(("g4dn.", "g5.", "g6.")) for name in types)
