@@ -213,6 +213,8 @@ def test_handler_logs_and_counts_switch(
     client, stubber = ecs
     for name, value in ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
+    # The embedded stack, when another test started it in this process, turns metrics off.
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     monkeypatch.setattr(handler.aws, "client", lambda service: client)
     expect_describe(stubber, provider=SPOT, desired=2, running=0)
     expect_update(stubber, provider=ON_DEMAND, desired=2)
