@@ -58,6 +58,7 @@ const ui = {
   resultLink: element("result-link"),
   resultExpiry: element("result-expiry"),
   emailNote: element("email-note"),
+  styleNote: element("style-note"),
   jobId: element("job-id"),
   deleteButton: element("delete"),
   restartButton: element("restart"),
@@ -364,6 +365,7 @@ function showJobSection(job) {
   ui.resultImage.removeAttribute("src");
   ui.resultLink.removeAttribute("href");
   show(ui.emailNote, false);
+  show(ui.styleNote, false);
   show(ui.deleteStatus, false);
   show(ui.deleteButton, job.token !== null);
   ui.deleteButton.disabled = false;
@@ -450,6 +452,8 @@ function renderStatus(job) {
     if (state.shownOutcome !== "DONE") {
       state.shownOutcome = "DONE";
       showPortrait(job.result_url, job.result_expires_in);
+      // The same notice as the email footer: without GAN weights the server draws a preview.
+      show(ui.styleNote, job.style === "preview");
     }
   } else if (status === "REJECTED" || status === "FAILED") {
     setText(ui.emailNote, notified ? "We have also sent this explanation to your email address." : "An email with this explanation is on its way.");
@@ -561,6 +565,7 @@ function showJobGone(heading, text) {
   ui.resultImage.removeAttribute("src");
   ui.resultLink.removeAttribute("href");
   show(ui.emailNote, false);
+  show(ui.styleNote, false);
   show(ui.deleteButton, false);
 }
 
