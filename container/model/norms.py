@@ -28,13 +28,20 @@ SMOOTHING_OFFSET = 0.1
 def _instance_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Return per-sample, per-channel mean and population variance [B, C] in float32.
 
-    Two passes (mean, then mean squared deviation) avoid the cancellation of
-    E[x^2] - E[x]^2 and are still much faster than Welford's `var_mean`.
+    float32 CPU inputs go through `torch.batch_norm_update_stats` one sample at a time.
+    Other inputs take two passes (mean, then mean squared deviation), which avoid the
+    cancellation of E[x^2] - E[x]^2 and are still much faster than Welford's `var_mean`.
     bf16/fp16 inputs stay in their dtype because torch's reductions accumulate
     them in float32, and converting the activation first was slower end to end
     on CPU.
     """
     batch, channels, height, width = x.shape
+    if x.dtype == torch.float32 and x.device.type == "cpu":
+        # On one sample this returns the per-channel mean and population variance, 2-3x
+        # faster than the reductions below on CPU (torch 2.13). Its variance has a relative
+        # error near 1e-6 against float64, and it returns the input dtype, hence float32 only.
+        moments = [torch.batch_norm_update_stats(x[index : index + 1], None, None, 0.0) for index in range(batch)]
+        return torch.stack([mean for mean, _ in moments]), torch.stack([variance for _, variance in moments])
     if x.is_contiguous():
         values = x.reshape(batch, channels, height * width)
         mean = values.mean(dim=2, keepdim=True)
