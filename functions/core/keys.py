@@ -41,7 +41,7 @@ def result_key(job_id: str) -> str:
 
 
 def job_keys(job_id: str) -> list[str]:
-    """Every object key that can hold data of this job."""
+    """Return every object key that can hold data of this job."""
     return [upload_key(job_id), face_key(job_id), result_key(job_id)]
 
 

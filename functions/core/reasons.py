@@ -11,7 +11,7 @@ from enum import StrEnum
 
 
 class Reason(StrEnum):
-    """Why a job ended without a portrait, or what went wrong around it."""
+    """Reason code of a job that ended without a portrait, or of a problem around it."""
 
     NOT_AN_IMAGE = "not_an_image"
     UNSUPPORTED_FORMAT = "unsupported_format"
@@ -35,7 +35,7 @@ class Reason(StrEnum):
 
 @dataclass(frozen=True)
 class Explanation:
-    """What happened, in one sentence, and what the person can do about it."""
+    """Explanation for the person: one sentence on what happened and one on what to do."""
 
     what: str
     advice: str

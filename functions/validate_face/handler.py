@@ -63,7 +63,7 @@ def validate_upload(created: ObjectCreated) -> None:
     try:
         job = STORE.transition(job_id, JobStatus.VALIDATING)
     except JobNotFound:
-        # No record: never created, expired, or deleted by its owner. Nobody to tell, so drop the photo.
+        # No record: never created, expired, or deleted by its owner. No one gets an email, so delete the photo.
         logger.warning("upload for a job that does not exist; deleting the object")
         aws.client("s3").delete_object(Bucket=SETTINGS.bucket, Key=created.key)
         return

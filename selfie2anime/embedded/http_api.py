@@ -141,7 +141,7 @@ class LocalApiServer:
             self._refuse(request, 405, "method_not_allowed", "The page only answers GET; the API is under /jobs.")
 
     def _refuse(self, request: BaseHTTPRequestHandler, status: int, code: str, message: str) -> None:
-        """Answer with a JSON error and close the connection, since the request body was not read."""
+        """Send a JSON error and close the connection, because the request body was not read."""
         request.close_connection = True
         body = json.dumps({"error": code, "message": message}).encode()
         self._send(request, status, body, {"Content-Type": "application/json", "Connection": "close"})

@@ -22,7 +22,7 @@ class Outbox:
         self._lock = threading.Lock()
 
     def sent(self) -> list[Message]:
-        """Every message sent so far, parsed, in sending order."""
+        """Return every message sent so far, parsed, in sending order."""
         backend = ses_backends[DEFAULT_ACCOUNT_ID][self.region]
         return [email.message_from_string(raw.raw_data, policy=default) for raw in list(backend.sent_messages) if hasattr(raw, "raw_data")]
 
