@@ -42,6 +42,7 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from container.model.config import UGATITConfig  # noqa: E402
+from container.model.cpu_allocator import allocator_tuned  # noqa: E402
 from container.model.inference import GanStylizer  # noqa: E402
 from container.model.networks import build_generator  # noqa: E402
 
@@ -157,7 +158,7 @@ def load_generator(args: argparse.Namespace) -> tuple[nn.Module, UGATITConfig, s
     if args.weights_dir:
         from container.weights import load_gan_stylizer
 
-        stylizer = load_gan_stylizer(args.weights_dir, precision="fp32")
+        stylizer = load_gan_stylizer(args.weights_dir, precision="fp32", keep_cpu_memory=not args.default_allocator)
         config = stylizer.generator.config
         if config.layout != "tf":
             raise SystemExit("error: the benchmark's reference forward covers the TF layout only")
@@ -205,6 +206,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--weights-dir", type=Path, help="measure the installed weights in this directory")
     parser.add_argument("--ceiling-size", type=int, help="matrix side for the ceiling (default 4096 on CPU, 8192 on CUDA)")
+    parser.add_argument("--default-allocator", action="store_true",
+                        help="leave glibc's malloc thresholds at their defaults (the stylizer raises them on CPU)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     return parser.parse_args(argv)
 
@@ -253,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         name: GanStylizer(
             generator if name == "fp32" else copy.deepcopy(generator),
             image_size=config.image_size, device=args.device, batch_size=batch_size, precision=name,  # type: ignore[arg-type]
+            keep_cpu_memory=not args.default_allocator,
         )
         for name in precisions
     }  # fmt: skip
@@ -267,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     ceiling = ceilings["bf16" if on_cuda else "fp32"]
     extra_ceilings = {name: value for name, value in ceilings.items() if name != ("bf16" if on_cuda else "fp32")}
 
+    allocator = (
+        "freed memory kept for reuse (glibc thresholds raised), for every path"
+        if allocator_tuned()
+        else "the C library's defaults"
+    )
     rows: list[Row] = []
 
     def record(path: str, batch: int, dtype: str, layout: str, seconds: float) -> None:
@@ -286,12 +295,14 @@ def main(argv: list[str] | None = None) -> int:
             "image_size": config.image_size, "weights": origin, "gflop_per_image": gflop,
             "ceiling_gflops": ceiling, "ceiling_dtype": str(ceiling_dtype).removeprefix("torch."),
             "extra_ceilings_gflops": extra_ceilings, "rows": [asdict(row) for row in rows], "speedup": ratio,
-            "max_abs_difference": agreement, "agreement_precision": precisions[0],
+            "max_abs_difference": agreement, "agreement_precision": precisions[0], "allocator": allocator,
         }, indent=2))  # fmt: skip
         return 0
 
     print(f"machine: {machine_description(device, load_average)}")
     print(f"generator: {config.mode} mode, {config.image_size}px, weights {origin}")
+    if device.type == "cpu":
+        print(f"allocator: {allocator}")
     print(f"work: {gflop:.1f} GFLOP per image counted (about {NOMINAL_GFLOP_PER_IMAGE:.0f} nominal)")
     ceiling_name = str(ceiling_dtype).removeprefix("torch.")
     print(f"ceiling: {ceiling:.0f} GFLOP/s ({ceiling_name} matmul on {device.type})")

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from container.model.cpu_allocator import keep_freed_memory
 from container.model.outputs import GeneratorOutput
 from container.model.stylizer import STYLE_GAN
 
@@ -70,6 +71,9 @@ class GanStylizer:
             process-wide); None leaves torch's default.
         precision: "auto", "fp32", "bf16" or "fp16"; see `resolve_precision`.
         description: text the worker shows for this style.
+        keep_cpu_memory: on CPU, keep freed memory in the process so each pass reuses
+            the previous pass's activations instead of faulting in new pages
+            (`container.model.cpu_allocator`; process-wide, like threads).
 
     Raises:
         ValueError: batch_size or threads below 1, or an unsupported precision.
@@ -87,6 +91,7 @@ class GanStylizer:
         threads: int | None = None,
         precision: Precision = "auto",
         description: str = "U-GAT-IT selfie2anime generator",
+        keep_cpu_memory: bool = True,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -96,6 +101,8 @@ class GanStylizer:
             torch.set_num_threads(threads)
         self.device = torch.device(device)
         self.precision = resolve_precision(precision, self.device)
+        if keep_cpu_memory and self.device.type == "cpu":
+            keep_freed_memory()
         self.batch_size = batch_size
         self.image_size = image_size
         self.description = description

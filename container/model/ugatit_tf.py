@@ -27,7 +27,7 @@ from torch import nn
 from container.model.config import UGATITConfig
 from container.model.norms import LIN, AdaLIN, InstanceNorm
 from container.model.outputs import DiscriminatorOutput, GeneratorOutput
-from container.model.tf_layers import PaddedConv2d, spectral_normalize
+from container.model.tf_layers import PaddedConv2d, spectral_normalize, upsample2x_reflect_padded
 
 LEAKY_RELU_SLOPE = 0.2
 
@@ -83,9 +83,9 @@ class UpBlock(nn.Module):
         self.norm = LIN(out_channels, tf_semantics=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # TF1 resize_nearest_neighbor (no half-pixel centres) picks source pixel i // 2, as PyTorch does.
-        x = F.interpolate(x, scale_factor=2, mode="nearest")
-        return F.relu(self.norm(self.conv(x)), inplace=True)
+        # TF1 resize_nearest_neighbor (no half-pixel centres) picks source pixel i // 2, as
+        # PyTorch's nearest mode does. The helper also applies the convolution's padding.
+        return F.relu(self.norm(self.conv.convolve(upsample2x_reflect_padded(x))), inplace=True)
 
 
 class ClassActivationMap(nn.Module):

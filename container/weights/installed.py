@@ -163,6 +163,7 @@ def load_gan_stylizer(
     threads: int | None = None,
     precision: Precision = "auto",
     mode: str | None = None,
+    keep_cpu_memory: bool = True,
 ) -> GanStylizer:
     """Load the installed A->B generator and wrap it for the worker.
 
@@ -176,6 +177,7 @@ def load_gan_stylizer(
         threads: CPU threads for torch; None keeps torch's default.
         precision: "auto", "fp32", "bf16" or "fp16" (see `resolve_precision`).
         mode: "light" or "full" to require that mode; None accepts what is installed.
+        keep_cpu_memory: on CPU, keep freed memory for reuse (see `GanStylizer`).
 
     Raises:
         WeightsNotInstalledError: nothing is installed.
@@ -216,4 +218,5 @@ def load_gan_stylizer(
         threads=threads,
         precision=precision,
         description=f"U-GAT-IT selfie2anime, {manifest.mode} mode",
+        keep_cpu_memory=keep_cpu_memory,
     )
