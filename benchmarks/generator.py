@@ -17,7 +17,7 @@ Achieved GFLOP/s counts the generator's FLOPs with `torch.utils.flop_counter`
 Usage:
     python benchmarks/generator.py                      # CPU, light mode, random weights
     python benchmarks/generator.py --device cuda        # GPU: bf16 autocast, batch 32
-    python benchmarks/generator.py --weights-dir DIR    # the installed weights instead of random ones
+    python benchmarks/generator.py --weights-dir DIR    # installed TF-layout weights instead of random ones
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import functools
 import json
 import os
 import platform
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -46,7 +47,16 @@ from container.model.cpu_allocator import allocator_tuned  # noqa: E402
 from container.model.inference import GanStylizer  # noqa: E402
 from container.model.networks import build_generator  # noqa: E402
 
+# Nominal work of one 256x256 image. It grows with the pixel count.
 NOMINAL_GFLOP_PER_IMAGE = 105.0
+NOMINAL_IMAGE_SIZE = 256
+DEFAULT_MODE = "light"
+DEFAULT_IMAGE_SIZE = 256
+DEVICE_PATTERN = re.compile(r"cpu|cuda(:[0-9]+)?")
+
+
+class UnusableWeightsError(Exception):
+    """Installed weights that the benchmark cannot measure: missing, invalid, or in a layout the reference forward lacks."""
 
 
 @dataclass
@@ -152,16 +162,24 @@ def load_generator(args: argparse.Namespace) -> tuple[nn.Module, UGATITConfig, s
     """Return the generator to measure, its config and a label for where its weights came from.
 
     Raises:
-        SystemExit: the installed weights are in the UGATIT-pytorch layout, which the
-            plain reference forward does not cover.
+        UnusableWeightsError: the installed weights are missing, invalid or unreadable
+            (the message is the project's weights error), or they are in the
+            UGATIT-pytorch layout, which the plain reference forward does not cover.
     """
     if args.weights_dir:
-        from container.weights import load_gan_stylizer
+        # The import is here so that runs on random weights do not load the weights package.
+        from container.weights import WeightsError, load_gan_stylizer
 
-        stylizer = load_gan_stylizer(args.weights_dir, precision="fp32", keep_cpu_memory=not args.default_allocator)
+        try:
+            stylizer = load_gan_stylizer(args.weights_dir, precision="fp32", keep_cpu_memory=not args.default_allocator)
+        except WeightsError as error:
+            raise UnusableWeightsError(str(error)) from error
         config = stylizer.generator.config
         if config.layout != "tf":
-            raise SystemExit("error: the benchmark's reference forward covers the TF layout only")
+            raise UnusableWeightsError(
+                f"the weights in {args.weights_dir} are in the {config.layout} layout, but the benchmark's reference "
+                "forward covers the TF layout only; install converted TensorFlow weights or omit --weights-dir"
+            )
         return stylizer.generator.to(memory_format=torch.contiguous_format), config, f"installed ({args.weights_dir})"
     config = UGATITConfig(mode=args.mode, image_size=args.image_size)
     torch.manual_seed(0)
@@ -193,46 +211,140 @@ def machine_description(device: torch.device, load_average: float | None) -> str
     return text
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def nominal_gflop(image_size: int) -> float:
+    """Return the nominal GFLOP of one image, scaled from 256x256 by the pixel count."""
+    return NOMINAL_GFLOP_PER_IMAGE * (image_size / NOMINAL_IMAGE_SIZE) ** 2
+
+
+def parse_device(text: str) -> str:
+    """Return `text` if it names the CPU or a CUDA device (cpu, cuda or cuda:N).
+
+    Raises:
+        argparse.ArgumentTypeError: it names anything else.
+    """
+    if DEVICE_PATTERN.fullmatch(text) is None:
+        raise argparse.ArgumentTypeError(f"invalid device {text!r}, expected cpu, cuda or cuda:N")
+    return text
+
+
+def parse_image_size(text: str) -> int:
+    """Return `text` as an image side that UGATITConfig accepts.
+
+    Raises:
+        argparse.ArgumentTypeError: it is not an integer, or UGATITConfig rejects it.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+    try:
+        UGATITConfig(image_size=value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """Return an argparse type that reads an integer and rejects values below `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"invalid value {value}, expected at least {minimum}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser; `parse_args` adds the checks that span several options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default="cpu", help="torch device: cpu (default) or cuda[:N]")
-    parser.add_argument("--mode", choices=("light", "full"), default="light", help="generator mode (default light)")
-    parser.add_argument("--image-size", type=int, default=256, help="square input size in pixels (default 256)")
-    parser.add_argument("--batch-size", type=int, help="images per forward pass on our path (default 4 on CPU, 32 on CUDA)")
+    parser.add_argument("--device", type=parse_device, default="cpu", help="torch device: cpu (default), cuda or cuda:N")
+    parser.add_argument("--mode", choices=("light", "full"),
+                        help="generator mode of the random weights (default light); not with --weights-dir")  # fmt: skip
+    parser.add_argument("--image-size", type=parse_image_size,
+                        help="square input size in pixels, a multiple of 4 and at least 8 (default 256); "
+                             "not with --weights-dir")  # fmt: skip
+    parser.add_argument("--batch-size", type=at_least(1), help="images per forward pass on our path (default 4 on CPU, 32 on CUDA)")
     parser.add_argument("--precision", choices=("best", "fp32", "bf16", "fp16"), default="best",
-                        help="precision of our path; best is bf16 where the hardware supports it natively")  # fmt: skip
-    parser.add_argument("--iterations", type=int, help="timed rounds; each path's fastest call is reported (default 5 on CPU, 20 on CUDA)")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed calls before timing each path (default 1)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--weights-dir", type=Path, help="measure the installed weights in this directory")
-    parser.add_argument("--ceiling-size", type=int, help="matrix side for the ceiling (default 4096 on CPU, 8192 on CUDA)")
+                        help="precision of our path; best is bf16 where the hardware supports it natively; "
+                             "fp16 needs CUDA")  # fmt: skip
+    parser.add_argument("--iterations", type=at_least(1), help="timed rounds; each path's fastest call is reported (default 5 on CPU, 20 on CUDA)")
+    parser.add_argument("--warmup", type=at_least(0), default=1, help="untimed calls before timing each path (default 1)")
+    parser.add_argument("--threads", type=at_least(1), help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--weights-dir", type=Path,
+                        help="measure the weights installed in this directory instead of random ones; only the TF "
+                             "layout (converted TensorFlow weights) is supported, and the installed manifest sets "
+                             "the mode and image size")  # fmt: skip
+    parser.add_argument("--ceiling-size", type=at_least(1), help="matrix side for the ceiling (default 4096 on CPU, 8192 on CUDA)")
     parser.add_argument("--default-allocator", action="store_true",
                         help="leave glibc's malloc thresholds at their defaults (the stylizer raises them on CPU)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse `argv`, check the options against each other and the machine, and fill in the defaults.
+
+    A bad combination ends the process through `parser.error` (exit status 2).
+    """
+    args = parser.parse_args(argv)
+    if args.weights_dir is not None:
+        conflicting = [name for name, value in (("--mode", args.mode), ("--image-size", args.image_size)) if value is not None]
+        if conflicting:
+            parser.error(
+                f"{' and '.join(conflicting)} cannot be used with --weights-dir because "
+                "the installed weights set the mode and image size"
+            )
+    else:
+        if args.mode is None:
+            args.mode = DEFAULT_MODE
+        if args.image_size is None:
+            args.image_size = DEFAULT_IMAGE_SIZE
+    device = torch.device(args.device)
+    # NOTE: the CUDA checks below have run only with CUDA unavailable, never on a machine with a GPU.
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            parser.error(f"--device {args.device} was given but torch sees no CUDA device")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            parser.error(f"--device {args.device} was given but torch sees {torch.cuda.device_count()} CUDA device(s)")
+    elif args.precision == "fp16":
+        parser.error("--precision fp16 is not supported on CPU, so use fp32, bf16 or best there, or run with --device cuda")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    parser = build_parser()
+    args = parse_args(parser, argv)
     load_average = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     device = torch.device(args.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        print("error: --device cuda was given but torch sees no CUDA device", file=sys.stderr)
-        return 1
-    if args.threads:
+    if args.threads is not None:
         torch.set_num_threads(args.threads)
     on_cuda = device.type == "cuda"
-    batch_size = args.batch_size or (32 if on_cuda else 4)
-    iterations = args.iterations or (20 if on_cuda else 5)
+    batch_size = args.batch_size
+    if batch_size is None:
+        batch_size = 32 if on_cuda else 4
+    iterations = args.iterations
+    if iterations is None:
+        iterations = 20 if on_cuda else 5
     precision = best_precision(device) if args.precision == "best" else args.precision
 
-    generator, config, origin = load_generator(args)
+    try:
+        generator, config, origin = load_generator(args)
+    except UnusableWeightsError as error:
+        # Weights messages may span several lines, so they are joined into one.
+        parser.error(" ".join(str(error).split()))
     gflop = count_gflop(generator, config.image_size)
     runs: dict[str, Callable[[], object]] = {}
 
     # --- ceilings: one large matrix multiply per round ---
     ceiling_dtype = torch.bfloat16 if on_cuda else torch.float32
-    ceiling_size = args.ceiling_size or (8192 if on_cuda else 4096)
+    ceiling_size = args.ceiling_size
+    if ceiling_size is None:
+        ceiling_size = 8192 if on_cuda else 4096
     ceiling_dtypes = {"bf16" if on_cuda else "fp32": ceiling_dtype}
     if not on_cuda and precision == "bf16":
         ceiling_dtypes["bf16"] = torch.bfloat16
@@ -268,8 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     seconds = interleaved_minimum(runs, device, warmup=args.warmup, rounds=iterations)
 
     ceilings = {name: 2 * ceiling_size**3 / seconds[f"matmul {name}"] / 1e9 for name in ceiling_dtypes}
-    ceiling = ceilings["bf16" if on_cuda else "fp32"]
-    extra_ceilings = {name: value for name, value in ceilings.items() if name != ("bf16" if on_cuda else "fp32")}
+    main_ceiling = "bf16" if on_cuda else "fp32"
+    ceiling = ceilings[main_ceiling]
+    extra_ceilings = {name: value for name, value in ceilings.items() if name != main_ceiling}
 
     allocator = (
         "freed memory kept for reuse (glibc thresholds raised), for every path"
@@ -303,17 +416,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"generator: {config.mode} mode, {config.image_size}px, weights {origin}")
     if device.type == "cpu":
         print(f"allocator: {allocator}")
-    print(f"work: {gflop:.1f} GFLOP per image counted (about {NOMINAL_GFLOP_PER_IMAGE:.0f} nominal)")
+    nominal = nominal_gflop(config.image_size)
+    decimals = 0 if nominal >= 10 else 1
+    print(f"work: {gflop:.1f} GFLOP per image counted (about {nominal:.{decimals}f} nominal)")
     ceiling_name = str(ceiling_dtype).removeprefix("torch.")
     print(f"ceiling: {ceiling:.0f} GFLOP/s ({ceiling_name} matmul on {device.type})")
     for name, value in extra_ceilings.items():
         print(f"         {value:.0f} GFLOP/s ({name} matmul on {device.type}, for the bf16 row)")
     print()
-    print(f"{'path':<10} {'batch':>5} {'dtype':<5} {'layout':<13} {'s/image':>8} {'images/s':>9} {'GFLOP/s':>8} {'of ceiling':>10}")
+    # Every row's fraction is of the main ceiling, so the header names its dtype.
+    fraction_header = f"of {main_ceiling} ceiling"
+    width = len(fraction_header)
+    print(f"{'path':<10} {'batch':>5} {'dtype':<5} {'layout':<13} {'s/image':>8} {'images/s':>9} {'GFLOP/s':>8} {fraction_header}")
     for row in rows:
         print(
             f"{row.path:<10} {row.batch:>5} {row.dtype:<5} {row.layout:<13} {row.seconds_per_image:>8.3f} "
-            f"{row.images_per_second:>9.2f} {row.gflops:>8.0f} {row.ceiling_fraction:>9.0%}"
+            f"{row.images_per_second:>9.2f} {row.gflops:>8.0f} {row.ceiling_fraction:>{width}.0%}"
         )
     print()
     print(f"speedup of ours ({best.dtype}, batch {best.batch}) over the reference: {ratio:.2f}x")
