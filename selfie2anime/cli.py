@@ -98,7 +98,7 @@ def run_demo(photo: Path | None, *, email: str, outbox: Path, style: str, timeou
     try:
         out.write(f"  AWS endpoint  {stack.endpoint}\n  API           {stack.api.url}\n  logs          {log_file}\n")
         if stack.stylizer.style == "preview":
-            out.write("  style         preview style: no GAN weights installed; see README (selfie2anime model install)\n")
+            out.write(f"  style         {stack.stylizer.description}; see README (selfie2anime model install)\n")
         else:
             out.write(f"  style         {stack.stylizer.description}\n")
         job = create_job(stack.api.url, email)

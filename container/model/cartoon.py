@@ -18,9 +18,9 @@ class CartoonStylizer:
     """Cartoon filter with OpenCV; deterministic and CPU-only."""
 
     style = STYLE_PREVIEW
-    description = "preview style: no GAN weights installed"
 
-    def __init__(self, *, colours: int = 12, smoothing_passes: int = 4) -> None:
+    def __init__(self, *, colours: int = 12, smoothing_passes: int = 4, reason: str = "no GAN weights installed") -> None:
+        self.description = f"preview style: {reason}"
         self.colours = colours
         self.smoothing_passes = smoothing_passes
 

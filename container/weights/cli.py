@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from container.weights.errors import WeightsError
 from container.weights.install import install_weights
 from container.weights.installed import verify_weights, weights_info
 from container.weights.paths import DEFAULT_WEIGHTS_DIR, WEIGHTS_DIR_ENV
+from functions.core.keys import FACE_SIZE
 
 _FORMATS_HELP = (
     "a .safetensors file written by selfie2anime (manifest.json beside it or its description in the header), "
@@ -77,6 +80,16 @@ def _print_info(info: dict[str, object]) -> None:
         print("warning: the weights file is missing; run `selfie2anime model install` again")
 
 
+def _warn_about_face_size(image_size: int) -> None:
+    if image_size != FACE_SIZE:
+        print(
+            f"warning: these weights are for {image_size}x{image_size} faces, but the validator aligns faces "
+            f"to {FACE_SIZE}x{FACE_SIZE}, so the worker will refuse to start with them; install weights trained "
+            f"at {FACE_SIZE} px",
+            file=sys.stderr,
+        )
+
+
 def cli_main(argv: list[str]) -> int:
     """Run `selfie2anime model` with `argv` (the arguments after "model"); returns the exit status.
 
@@ -84,6 +97,15 @@ def cli_main(argv: list[str]) -> int:
     """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # SIGTERM ends an install the way Ctrl+C does, so its temporary file is removed.
+    previous_handler = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "install":
             manifest = install_weights(args.source, sha256=args.sha256, weights_dir=args.weights_dir)
@@ -91,6 +113,7 @@ def cli_main(argv: list[str]) -> int:
                 f"installed {manifest.file}: {manifest.format}, {manifest.mode} mode, {manifest.image_size}px, "
                 f"networks {', '.join(manifest.networks)}, sha256 {manifest.sha256}"
             )
+            _warn_about_face_size(manifest.image_size)
         elif args.command == "info":
             info = weights_info(args.weights_dir)
             if args.json:
@@ -103,6 +126,14 @@ def cli_main(argv: list[str]) -> int:
                 f"ok: {manifest.file} matches sha256 {manifest.sha256}; "
                 f"{', '.join(manifest.networks)} loaded strictly ({manifest.mode} mode)"
             )
+            _warn_about_face_size(manifest.image_size)
+    except KeyboardInterrupt:
+        print("error: interrupted; the previously installed weights are unchanged", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader of stdout went away (for example `| head`); nothing more can be printed there.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except WeightsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -10,6 +10,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from container.weights.errors import ChecksumMismatchError, DownloadError
@@ -20,6 +21,20 @@ logger = logging.getLogger(__name__)
 URL_SCHEMES = ("http", "https")
 # Seconds to wait for the connection and for each read; not a limit on the whole download.
 TIMEOUT_SECONDS = 60
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects to http(s) URLs only; urllib would also follow them to ftp."""
+
+    def redirect_request(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
+        if not is_url(newurl):
+            raise DownloadError(f"{req.full_url} redirects to {newurl}, which is not an http or https URL")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
 
 
 def is_url(source: str) -> bool:
@@ -45,7 +60,7 @@ def download(url: str, directory: Path, *, expected_sha256: str | None) -> tuple
     try:
         with os.fdopen(descriptor, "wb") as stream:
             request = urllib.request.Request(url, headers={"User-Agent": "selfie2anime-weights"})
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
                 announced = response.headers.get("Content-Length")
                 logger.info("downloading %s (%s bytes)", url, announced or "unknown")
                 while chunk := response.read(CHUNK_BYTES):
@@ -64,6 +79,9 @@ def download(url: str, directory: Path, *, expected_sha256: str | None) -> tuple
                 f"{url} has SHA-256 {sha256}, expected {expected_sha256}; the download is damaged or "
                 "the URL serves another file. Check the URL and the --sha256 value"
             )
+    except DownloadError:
+        path.unlink(missing_ok=True)
+        raise
     except urllib.error.HTTPError as error:
         path.unlink(missing_ok=True)
         raise DownloadError(f"download of {url} failed: HTTP {error.code} {error.reason}") from error

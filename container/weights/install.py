@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,18 +25,21 @@ from container.weights.errors import (
     InvalidSha256Error,
     ManifestError,
     UnsupportedSourceError,
+    WeightsError,
     WeightsFileError,
 )
 from container.weights.files import fsync_directory, normalize_sha256, sha256_file
 from container.weights.loader import check_network_shapes, load_network, read_header
-from container.weights.manifest import Manifest, ModelDescription, read_manifest, write_manifest
-from container.weights.paths import MANIFEST_NAME, resolve_weights_dir
+from container.weights.manifest import Manifest, ModelDescription, read_manifest, require_generator, write_manifest
+from container.weights.paths import MANIFEST_NAME, TEMPORARY_PREFIX, resolve_weights_dir
 from container.weights.pytorch_checkpoint import read_pytorch_checkpoint
 
 logger = logging.getLogger(__name__)
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _PICKLE_PROTOCOL_2_PLUS = b"\x80"
+# Paths of this module's temporary files, as they appear in error messages.
+_TEMPORARY_NAME = re.compile(r"\S*/\.weights-[A-Za-z0-9_]+\.(?:safetensors\.tmp|download)")
 # The safetensors header length is a little-endian u64; beyond this, the file is something else.
 _MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
 
@@ -69,11 +76,13 @@ def install_weights(source: str, *, sha256: str | None = None, weights_dir: Path
     expected = _parse_sha256(sha256)
     directory = resolve_weights_dir(weights_dir)
     directory.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporary_files(directory)
 
     if is_url(source):
         path, digest = download(source, directory, expected_sha256=expected)
         try:
-            return _install_file(path, directory, source=source, sha256=digest, owned=True)
+            with _named_as(source, path):
+                return _install_file(path, directory, source=source, sha256=digest, owned=True)
         finally:
             path.unlink(missing_ok=True)
 
@@ -95,7 +104,39 @@ def install_weights(source: str, *, sha256: str | None = None, weights_dir: Path
         raise ChecksumMismatchError(
             f"{path} has SHA-256 {digest}, expected {expected}; the file is damaged or not the one you meant"
         )
-    return _install_file(path, directory, source=str(path.resolve()), sha256=digest, owned=False)
+    with _named_as(str(path), None):
+        return _install_file(path, directory, source=str(path.resolve()), sha256=digest, owned=False)
+
+
+# A temporary file this much older than its last write belongs to an install that was killed.
+STALE_TEMPORARY_SECONDS = 15 * 60
+
+
+def _remove_stale_temporary_files(directory: Path) -> None:
+    """Delete temporary files that killed installs left behind, sparing any that are still being written."""
+    cutoff = time.time() - STALE_TEMPORARY_SECONDS
+    for entry in directory.glob(f"{TEMPORARY_PREFIX}*"):
+        try:
+            if entry.is_file() and entry.stat().st_mtime < cutoff:
+                entry.unlink()
+                logger.info("removed %s, left behind by an interrupted install", entry)
+        except OSError as error:
+            logger.warning("could not remove %s: %s", entry, error)
+
+
+@contextmanager
+def _named_as(source: str, download_path: Path | None) -> Iterator[None]:
+    """Show `source` instead of this module's temporary file names in the weights errors raised inside."""
+    try:
+        yield
+    except WeightsError as error:
+        message = str(error)
+        if download_path is not None:
+            message = message.replace(str(download_path), source)
+        message = _TEMPORARY_NAME.sub(source, message)
+        if message == str(error):
+            raise
+        raise type(error)(message) from error
 
 
 def _parse_sha256(value: str | None) -> str | None:
@@ -138,7 +179,7 @@ def _install_file(path: Path, directory: Path, *, source: str, sha256: str, owne
         return write_weights(directory, ModelDescription.from_config(config, networks), tensors, source=source)
 
     description = _describe_safetensors(path, sha256=sha256, use_manifest=not owned)
-    descriptor, name = tempfile.mkstemp(dir=directory, prefix=".weights-", suffix=".safetensors.tmp")
+    descriptor, name = tempfile.mkstemp(dir=directory, prefix=TEMPORARY_PREFIX, suffix=".safetensors.tmp")
     os.close(descriptor)
     temporary = Path(name)
     try:
@@ -171,6 +212,11 @@ def _describe_safetensors(path: Path, *, sha256: str, use_manifest: bool) -> Mod
 
 
 def _install_tf_checkpoint(path: Path, directory: Path) -> Manifest:
+    if not any(path.rglob("*.index")):
+        raise UnsupportedSourceError(
+            f"{path} is a directory without a TensorFlow checkpoint (no '*.index' file in it or below); "
+            "give the checkpoint directory itself, a .safetensors file, a .pt checkpoint or a URL"
+        )
     try:
         import tensorflow  # noqa: F401 (only checks that the convert extra is installed)
     except ImportError as error:
@@ -196,7 +242,7 @@ def write_weights(
     """
     directory.mkdir(parents=True, exist_ok=True)
     description.to_config()
-    descriptor, name = tempfile.mkstemp(dir=directory, prefix=".weights-", suffix=".safetensors.tmp")
+    descriptor, name = tempfile.mkstemp(dir=directory, prefix=TEMPORARY_PREFIX, suffix=".safetensors.tmp")
     os.close(descriptor)
     temporary = Path(name)
     try:
@@ -210,6 +256,7 @@ def _commit(
     directory: Path, temporary: Path, description: ModelDescription, *, source: str, sha256: str
 ) -> Manifest:
     """Verify `temporary` strictly, rename it into place and replace manifest.json."""
+    require_generator(description)
     config: UGATITConfig = description.to_config()
     shapes, _ = read_header(temporary)
     for network in description.networks:

@@ -21,7 +21,7 @@ from container.weights.errors import (
 )
 from container.weights.files import sha256_file
 from container.weights.loader import check_network_shapes, load_network, read_header
-from container.weights.manifest import Manifest, read_manifest
+from container.weights.manifest import Manifest, read_manifest, require_generator
 from container.weights.paths import MANIFEST_NAME, resolve_weights_dir
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def verify_weights(weights_dir: Path | None = None) -> Manifest:
 
     Raises:
         WeightsNotInstalledError: nothing is installed.
-        ManifestError: manifest.json is invalid.
+        ManifestError: manifest.json is invalid, or the weights lack the genA2B generator.
         WeightsFileError: the file is missing, truncated or unreadable.
         ChecksumMismatchError: its SHA-256 differs from the manifest's.
         TensorMismatchError: a tensor is missing, unexpected or has the wrong shape
@@ -107,6 +107,7 @@ def verify_weights(weights_dir: Path | None = None) -> Manifest:
     """
     directory = resolve_weights_dir(weights_dir)
     manifest = require_manifest(directory)
+    require_generator(manifest)
     path = check_file(directory, manifest, hash_file=True)
     config = manifest.to_config()
     shapes, _ = read_header(path)
@@ -196,7 +197,7 @@ def load_gan_stylizer(
     if mode is not None and manifest.mode != mode:
         raise ModeMismatchError(
             f"the weights in {directory} are {manifest.mode} mode but {mode} mode was requested; "
-            f"install {mode}-mode weights or configure the worker for {manifest.mode} mode"
+            f"install {mode}-mode weights, or load them without requesting a mode"
         )
     if GENERATOR_A2B not in manifest.networks:
         raise ManifestError(

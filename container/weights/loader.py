@@ -87,8 +87,9 @@ def check_network_shapes(
         key = f"{network}.{_MLP_FIRST_WEIGHT[config.layout]}"
         raise ModeMismatchError(
             f"{file} contains {mode}-mode U-GAT-IT weights for {image_size}px images ({key} is "
-            f"{list(shapes[key])}), but {config.mode} mode at {config.image_size}px was expected. "
-            f"Install {config.mode}-mode weights, or configure the worker for {mode} mode"
+            f"{list(shapes[key])}), but its description says {config.mode} mode at {config.image_size}px. "
+            "The file and its manifest.json or header description do not belong together; "
+            "install the weights again from their original source"
         )
 
     prefix = f"{network}."

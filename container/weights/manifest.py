@@ -142,6 +142,16 @@ class Manifest(ModelDescription):
         return json.dumps(values, indent=2, sort_keys=True) + "\n"
 
 
+def require_generator(description: ModelDescription) -> None:
+    """Raise ManifestError unless the weights contain the A->B generator, the network the worker runs."""
+    if GENERATOR_A2B not in description.networks:
+        found = ", ".join(description.networks) or "none"
+        raise ManifestError(
+            f"the weights have no {GENERATOR_A2B} generator (networks: {found}), and the worker runs "
+            f"{GENERATOR_A2B}; install a checkpoint that contains it"
+        )
+
+
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     return {key: list(value) if isinstance(value, tuple) else value for key, value in values.items()}
 
@@ -168,9 +178,11 @@ def _build(cls: type, values: Any, *, source: str) -> Any:
     if "extra" in {item.name for item in fields(cls)}:
         arguments["extra"] = {name: value for name, value in values.items() if name not in known}
     try:
-        return cls(**arguments)
+        built = cls(**arguments)
     except TypeError as error:
         raise ManifestError(f"{source} is invalid: {error}") from error
+    _check_types(built, source)
+    return built
 
 
 def _is_required(item: Any) -> bool:
@@ -198,21 +210,26 @@ def read_manifest(weights_dir: Path) -> Manifest:
             f"{path} has manifest_version {manifest.manifest_version}, newer than the supported "
             f"{MANIFEST_VERSION}; upgrade selfie2anime"
         )
-    _check_types(manifest, path)
+    if "/" in manifest.file or "\\" in manifest.file or manifest.file in ("", ".", ".."):
+        raise ManifestError(f"{path}: file must be a plain file name inside the weights directory, got {manifest.file!r}")
     return manifest
 
 
-def _check_types(manifest: Manifest, path: Path) -> None:
-    expected = {
-        "format": str, "mode": str, "image_size": int, "channels": int, "n_res": int,
-        "smoothing": bool, "cam_variant": str, "file": str, "sha256": str, "size_bytes": int,
-    }  # fmt: skip
-    for name, kind in expected.items():
-        value = getattr(manifest, name)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ManifestError(f"{path}: {name} must be a {kind.__name__}, got {value!r}")
-    if "/" in manifest.file or "\\" in manifest.file or manifest.file in ("", ".", ".."):
-        raise ManifestError(f"{path}: file must be a plain file name inside the weights directory, got {manifest.file!r}")
+# JSON types of the fields that manifest.json and the safetensors header carry.
+_FIELD_TYPES: dict[str, type] = {
+    "format": str, "mode": str, "image_size": int, "channels": int, "n_res": int, "smoothing": bool,
+    "cam_variant": str, "global_dis_layers": int, "local_dis_layers": int,
+    "file": str, "sha256": str, "size_bytes": int, "source": str, "installed_at": str, "manifest_version": int,
+}  # fmt: skip
+
+
+def _check_types(description: ModelDescription, source: str) -> None:
+    """Raise ManifestError if a field of `description` has the wrong JSON type."""
+    for item in fields(description):
+        kind = _FIELD_TYPES.get(item.name)
+        value = getattr(description, item.name)
+        if kind is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+            raise ManifestError(f"{source}: {item.name} must be a {kind.__name__}, got {value!r}")
 
 
 def write_manifest(weights_dir: Path, manifest: Manifest) -> None:

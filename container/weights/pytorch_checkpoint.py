@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -33,8 +34,17 @@ def read_pytorch_checkpoint(path: Path) -> tuple[UGATITConfig, dict[str, torch.T
         ConversionError: it is not a UGATIT-pytorch checkpoint with a genA2B generator.
     """
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError) as error:
+        with warnings.catch_warnings():
+            # torch warns about legacy pickles before failing on them; the error below covers it.
+            warnings.simplefilter("ignore")
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        logger.info("torch.load(weights_only=True) rejected %s: %s", path, error)
+        raise WeightsFileError(
+            f"{path} contains objects other than tensors, which are not loaded for safety; install a "
+            "UGATIT-pytorch checkpoint saved with torch.save, a .safetensors file or a TensorFlow checkpoint"
+        ) from error
+    except (zipfile.BadZipFile, EOFError, RuntimeError, ValueError) as error:
         raise WeightsFileError(
             f"{path} is not a readable torch checkpoint ({error}); it may be truncated, or it contains "
             "objects other than tensors, which are not loaded for safety"

@@ -74,7 +74,7 @@ class Worker:
         """Process batches until asked to stop (or idle for idle_exit_seconds, when set)."""
         logger.info("worker started", extra={"style": self.stylizer.style, "batch_size": self.config.batch_size})
         if self.stylizer.style == STYLE_PREVIEW:
-            logger.warning("degraded mode: preview style: no GAN weights installed; see README")
+            logger.warning(f"degraded mode: {self.stylizer.description}; see README")
         idle_since = time.monotonic()
         while not self.stopping.is_set():
             report = self.run_once()

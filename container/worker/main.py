@@ -11,10 +11,14 @@ import os
 
 from container.model.stylizer import Stylizer
 from container.worker.loop import Worker, WorkerConfig
+from functions.core import keys
 from functions.core.observability import worker_logger as logger
 from functions.core.settings import Settings, SettingsError
 
 STYLES = ("auto", "gan", "preview")
+# Reasons for the preview style, shown in the worker log and on the command line.
+PREVIEW_WITHOUT_WEIGHTS = "no GAN weights installed"
+PREVIEW_CHOSEN = "requested with style preview (S2A_STYLE or --style)"
 
 
 class StylizerUnavailable(RuntimeError):
@@ -31,26 +35,33 @@ def load_stylizer(style: str, *, device: str = "cpu", batch_size: int = 4, threa
     if style not in STYLES:
         raise ValueError(f"S2A_STYLE={style!r} is not one of {', '.join(STYLES)}")
     if style == "preview":
-        return _preview()
+        return _preview(PREVIEW_CHOSEN)
 
     from container.weights import load_gan_stylizer, resolve_weights_dir
+    from container.weights.paths import has_installed_files
 
     directory = resolve_weights_dir()
     # Only an absent or empty weights folder means "not installed". A folder with a broken
     # or partial install is an error below, never a quiet switch to the preview style.
-    if style == "auto" and not (directory.is_dir() and any(directory.iterdir())):
+    if style == "auto" and not has_installed_files(directory):
         logger.warning("no GAN weights installed; using the preview style (see README to install weights)")
-        return _preview()
+        return _preview(PREVIEW_WITHOUT_WEIGHTS)
     try:
-        return load_gan_stylizer(device=device, batch_size=batch_size, threads=threads, precision=precision)  # type: ignore[arg-type]
+        stylizer = load_gan_stylizer(device=device, batch_size=batch_size, threads=threads, precision=precision)  # type: ignore[arg-type]
     except Exception as error:
         raise StylizerUnavailable(f"could not load the GAN weights: {error}") from error
+    if stylizer.image_size != keys.FACE_SIZE:
+        raise StylizerUnavailable(
+            f"the installed GAN weights are for {stylizer.image_size}x{stylizer.image_size} faces, but the "
+            f"validator aligns faces to {keys.FACE_SIZE}x{keys.FACE_SIZE}; install weights trained at {keys.FACE_SIZE} px"
+        )
+    return stylizer
 
 
-def _preview() -> Stylizer:
+def _preview(reason: str) -> Stylizer:
     from container.model.cartoon import CartoonStylizer
 
-    return CartoonStylizer()
+    return CartoonStylizer(reason=reason)
 
 
 def main() -> int:

@@ -9,6 +9,9 @@ UPLOADS_PREFIX = "uploads/"
 FACES_PREFIX = "faces/"
 RESULTS_PREFIX = "results/"
 
+# Side in pixels of the aligned face stored under face_key, which is the generator's input size.
+FACE_SIZE = 256
+
 # 24 random bytes in URL-safe base64: 192 bits, 32 characters, no padding.
 _JOB_ID_BYTES = 24
 JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32}$")

@@ -17,7 +17,8 @@ from email.utils import formatdate, make_msgid
 from functions.core.jobs import JobStatus
 from functions.core.reasons import explain
 
-PREVIEW_FOOTER = "preview style: no GAN weights installed; see README"
+# The worker runs the preview style when no GAN weights are installed or when the operator chose it.
+PREVIEW_FOOTER = "preview style: made with a simple cartoon filter, not the anime GAN; see README"
 SUBJECTS = {
     JobStatus.DONE: "Your anime portrait is ready",
     JobStatus.REJECTED: "We could not make your anime portrait",

@@ -234,7 +234,7 @@ def test_portrait_upload_on_phone(browser_session: BrowserSession, stack: Any, a
     expect(page.locator("#job-status")).to_have_text("Your portrait is ready.")
     expect(page.locator("#result-expiry")).to_have_text("(this link works for 15 minutes, and the one in your email for longer)")
     expect(page.locator("#style-note")).to_be_visible()
-    expect(page.locator("#style-note")).to_contain_text("Preview style: no GAN weights are installed")
+    expect(page.locator("#style-note")).to_contain_text("Preview style: this server makes portraits with a simple cartoon filter")
     expect(page.locator("#email-note")).to_have_text(
         re.compile("The email with your portrait is on its way.|We have sent the portrait to your email address.")
     )

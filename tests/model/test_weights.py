@@ -105,7 +105,8 @@ def test_install_rejects_unknown_file(tmp_path: Path) -> None:
 def test_install_tf_directory_needs_tensorflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A None entry in sys.modules makes `import tensorflow` raise ImportError.
     monkeypatch.setitem(sys.modules, "tensorflow", None)
-    (tmp_path / "checkpoint").mkdir()
+    (tmp_path / "checkpoint" / "run").mkdir(parents=True)
+    (tmp_path / "checkpoint" / "run" / "UGATIT.model-1000.index").write_bytes(b"")
     with pytest.raises(ConversionError, match=r"pip install 'selfie2anime\[convert\]'"):
         install_weights(str(tmp_path / "checkpoint"), weights_dir=tmp_path / "weights")
 
@@ -118,7 +119,7 @@ def test_install_rejects_other_url_schemes(tmp_path: Path) -> None:
 def test_install_rejects_torch_file_with_code(tmp_path: Path) -> None:
     source = tmp_path / "pickled.pt"
     torch.save({"genA2B": {"x": torch.zeros(1)}, "callback": print}, source)
-    with pytest.raises(WeightsFileError, match="not a readable torch checkpoint"):
+    with pytest.raises(WeightsFileError, match="objects other than tensors, which are not loaded for safety"):
         install_weights(str(source), weights_dir=tmp_path / "weights")
 
 
@@ -329,7 +330,7 @@ def test_mode_mismatch_names_file_mode(full_checkpoint: Path, tmp_path: Path) ->
 
     with pytest.raises(ModeMismatchError, match="contains full-mode U-GAT-IT weights for 32px images") as caught:
         load_gan_stylizer(tmp_path)
-    assert "but light mode at 32px was expected" in str(caught.value)
+    assert "but its description says light mode at 32px" in str(caught.value)
 
 
 def test_requested_mode_must_match(light_checkpoint: Path, tmp_path: Path) -> None:

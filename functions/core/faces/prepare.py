@@ -11,9 +11,7 @@ from functions.core.faces.quality import check_exposure, check_pose, check_sharp
 from functions.core.faces.rules import FaceRules, select_face
 from functions.core.faces.types import DetectedFace, FaceDetector
 from functions.core.images import load_photo, sniff_format
-
-# The generator's input size.
-FACE_SIZE = 256
+from functions.core.keys import FACE_SIZE
 
 # Photos with a shorter side are rejected as IMAGE_TOO_SMALL; the reason's text promises
 # people a limit of 256 px, and smaller photos cannot fill the crop without upscaling.

@@ -1,0 +1,211 @@
+"""Weights that load but cannot serve the pipeline, and interrupted or redirected installs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from container.weights import DownloadError, ManifestError, TensorMismatchError, install_weights, verify_weights
+from container.weights.manifest import ModelDescription
+from container.worker.main import StylizerUnavailable, load_stylizer
+from tests.model.factories import pytorch_checkpoint, save_pytorch_checkpoint, small_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _generator_b2a_only(path: Path, *, metadata_changes: dict[str, object] | None = None) -> Path:
+    """Write a safetensors file with a valid genB2A and a header that describes it."""
+    config = small_config(layout="pytorch")
+    tensors = {f"genB2A.{key}": value.contiguous() for key, value in pytorch_checkpoint(config)["genB2A"].items()}
+    description = json.loads(ModelDescription.from_config(config, ("genB2A",)).header_metadata()["selfie2anime"])
+    description.update(metadata_changes or {})
+    save_file(tensors, str(path), metadata={"selfie2anime": json.dumps(description)})
+    return path
+
+
+def test_install_without_generator_keeps_previous(light_checkpoint: Path, tmp_path: Path) -> None:
+    weights_dir = tmp_path / "weights"
+    good = install_weights(str(light_checkpoint), weights_dir=weights_dir)
+
+    with pytest.raises(ManifestError, match="no genA2B generator .networks: genB2A."):
+        install_weights(str(_generator_b2a_only(tmp_path / "b2a.safetensors")), weights_dir=weights_dir)
+
+    assert verify_weights(weights_dir).sha256 == good.sha256
+
+
+def test_install_with_no_networks_rejected(tmp_path: Path) -> None:
+    source = _generator_b2a_only(tmp_path / "empty.safetensors", metadata_changes={"networks": []})
+
+    with pytest.raises(ManifestError, match=r"no genA2B generator \(networks: none\)"):
+        install_weights(str(source), weights_dir=tmp_path / "weights")
+
+
+def test_verify_rejects_manifest_without_generator(light_checkpoint: Path, tmp_path: Path) -> None:
+    install_weights(str(light_checkpoint), weights_dir=tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["networks"] = ["genB2A"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+
+    with pytest.raises(ManifestError, match="no genA2B generator"):
+        verify_weights(tmp_path)
+
+
+def test_header_field_of_wrong_type(tmp_path: Path) -> None:
+    source = _generator_b2a_only(tmp_path / "typed.safetensors", metadata_changes={"channels": "8"})
+
+    with pytest.raises(ManifestError, match="channels must be a int, got '8'"):
+        install_weights(str(source), weights_dir=tmp_path / "weights")
+
+
+def test_errors_name_source_not_temporary_file(tmp_path: Path) -> None:
+    checkpoint = pytorch_checkpoint(small_config(layout="pytorch"))
+    del checkpoint["genB2A"]["UpBlock1_3.norm2.rho"]
+    source = tmp_path / "partial.pt"
+    torch.save(checkpoint, source)
+
+    with pytest.raises(TensorMismatchError) as caught:
+        install_weights(str(source), weights_dir=tmp_path / "weights")
+    assert str(source) in str(caught.value)
+    assert ".weights-" not in str(caught.value)
+
+
+def test_redirect_to_ftp_rejected(file_server: tuple[str, Path], tmp_path: Path) -> None:
+    base_url, _ = file_server
+    weights_dir = tmp_path / "weights"
+
+    with pytest.raises(DownloadError, match="not an http or https URL"):
+        install_weights(f"{base_url}/redirect/ftp://127.0.0.1:9/weights.pt", weights_dir=weights_dir)
+    assert list(weights_dir.iterdir()) == []
+
+
+def test_worker_refuses_weights_for_other_face_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Full mode records the image size in its MLP shapes, so these weights are for 32x32 faces.
+    source = save_pytorch_checkpoint(tmp_path / "full.pt", small_config(layout="pytorch", mode="full"))
+    install_weights(str(source), weights_dir=tmp_path / "weights")
+    monkeypatch.setenv("S2A_WEIGHTS_DIR", str(tmp_path / "weights"))
+
+    with pytest.raises(StylizerUnavailable, match="for 32x32 faces, but the validator aligns faces to 256x256"):
+        load_stylizer("auto")
+
+
+def test_cli_warns_about_face_size(tmp_path: Path) -> None:
+    source = save_pytorch_checkpoint(tmp_path / "full.pt", small_config(layout="pytorch", mode="full"))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "selfie2anime", "model", "--weights-dir", str(tmp_path / "weights"), "install", str(source)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "warning: these weights are for 32x32 faces" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_preview_style_states_its_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, light_checkpoint: Path) -> None:
+    install_weights(str(light_checkpoint), weights_dir=tmp_path / "weights")
+    monkeypatch.setenv("S2A_WEIGHTS_DIR", str(tmp_path / "weights"))
+
+    assert load_stylizer("preview").description == "preview style: requested with style preview (S2A_STYLE or --style)"
+
+
+def test_leftover_download_is_not_an_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    weights_dir = tmp_path / "weights"
+    weights_dir.mkdir()
+    (weights_dir / ".weights-k1ll3d.download").write_bytes(b"partial")
+    monkeypatch.setenv("S2A_WEIGHTS_DIR", str(weights_dir))
+
+    stylizer = load_stylizer("auto")
+
+    assert stylizer.style == "preview"
+    assert stylizer.description == "preview style: no GAN weights installed"
+
+
+def test_install_removes_stale_temporary_files(light_checkpoint: Path, tmp_path: Path) -> None:
+    weights_dir = tmp_path / "weights"
+    weights_dir.mkdir()
+    stale = weights_dir / ".weights-old.download"
+    fresh = weights_dir / ".weights-new.download"
+    stale.write_bytes(b"partial")
+    fresh.write_bytes(b"partial")
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+
+    install_weights(str(light_checkpoint), weights_dir=weights_dir)
+
+    assert not stale.exists()
+    assert fresh.exists()
+
+
+class _SlowHandler(BaseHTTPRequestHandler):
+    """Announces a large file, sends a little of it, then waits."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self.send_response(200)
+        self.send_header("Content-Length", str(10**9))
+        self.end_headers()
+        self.wfile.write(b"\0" * 4096)
+        self.wfile.flush()
+        time.sleep(30)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (signature of the base class)
+        pass
+
+
+@pytest.fixture
+def slow_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/weights.pt"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_sigterm_during_download_cleans_up(slow_server: str, tmp_path: Path) -> None:
+    weights_dir = tmp_path / "weights"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "selfie2anime", "model", "--weights-dir", str(weights_dir), "install", slow_server],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not any(weights_dir.glob(".weights-*.download")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert any(weights_dir.glob(".weights-*.download"))
+
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 130
+    assert "error: interrupted" in stderr
+    assert "Traceback" not in stderr
+    assert list(weights_dir.iterdir()) == []
+
+
+def test_info_into_closed_pipe_is_quiet(light_checkpoint: Path, tmp_path: Path) -> None:
+    install_weights(str(light_checkpoint), weights_dir=tmp_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "selfie2anime", "model", "--weights-dir", str(tmp_path), "info"],
+        cwd=ROOT, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    os.close(write_end)
+
+    assert result.returncode == 0
+    assert result.stderr == ""
