@@ -266,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mode", choices=("light", "full"),
                         help="generator mode of the random weights (default light); not with --weights-dir")  # fmt: skip
     parser.add_argument("--image-size", type=parse_image_size,
-                        help="square input size in pixels, a multiple of 4 and at least 8 (default 256); "
+                        help="square input size in pixels, a multiple of 4 from 8 to 2048 (default 256); "
                              "not with --weights-dir")  # fmt: skip
     parser.add_argument("--batch-size", type=at_least(1), help="images per forward pass on our path (default 4 on CPU, 32 on CUDA)")
     parser.add_argument("--precision", choices=("best", "fp32", "bf16", "fp16"), default="best",

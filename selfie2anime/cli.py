@@ -97,7 +97,9 @@ def run_demo(photo: Path | None, *, email: str, outbox: Path, style: str, timeou
         return 1
     try:
         out.write(f"  AWS endpoint  {stack.endpoint}\n  API           {stack.api.url}\n  logs          {log_file}\n")
-        if stack.stylizer.style == "preview":
+        from container.model.stylizer import PREVIEW_REASON_NO_WEIGHTS
+
+        if getattr(stack.stylizer, "reason", None) == PREVIEW_REASON_NO_WEIGHTS:
             out.write(f"  style         {stack.stylizer.description}; see README (selfie2anime model install)\n")
         else:
             out.write(f"  style         {stack.stylizer.description}\n")

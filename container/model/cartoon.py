@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from container.model.stylizer import STYLE_PREVIEW
+from container.model.stylizer import PREVIEW_REASON_NO_WEIGHTS, STYLE_PREVIEW
 
 
 class CartoonStylizer:
@@ -19,7 +19,8 @@ class CartoonStylizer:
 
     style = STYLE_PREVIEW
 
-    def __init__(self, *, colours: int = 12, smoothing_passes: int = 4, reason: str = "no GAN weights installed") -> None:
+    def __init__(self, *, colours: int = 12, smoothing_passes: int = 4, reason: str = PREVIEW_REASON_NO_WEIGHTS) -> None:
+        self.reason = reason
         self.description = f"preview style: {reason}"
         self.colours = colours
         self.smoothing_passes = smoothing_passes

@@ -17,6 +17,14 @@ CAM_VARIANTS: tuple[str, ...] = ("shared", "split")
 DOWNSAMPLING_FACTOR = 4
 
 
+# Upper bounds far above any published U-GAT-IT (64 channels, 4 blocks, 256 px, 7 layers), so a
+# damaged or hostile description is rejected before anything is allocated.
+MAX_CHANNELS = 1024
+MAX_RESIDUAL_BLOCKS = 64
+MAX_IMAGE_SIZE = 2048
+MAX_DIS_LAYERS = 16
+
+
 @dataclass(frozen=True, kw_only=True)
 class UGATITConfig:
     """Shape and variant of a U-GAT-IT model.
@@ -60,13 +68,18 @@ class UGATITConfig:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
         if self.cam_variant not in CAM_VARIANTS:
             raise ValueError(f"cam_variant must be one of {CAM_VARIANTS}, got {self.cam_variant!r}")
-        if self.channels < 1 or self.n_res < 1:
-            raise ValueError(f"channels and n_res must be positive, got {self.channels} and {self.n_res}")
-        if self.image_size < 8 or self.image_size % DOWNSAMPLING_FACTOR:
-            raise ValueError(f"image_size must be a multiple of 4 and at least 8, got {self.image_size}")
-        if self.local_dis_layers < 4 or self.global_dis_layers < self.local_dis_layers:
+        if not (1 <= self.channels <= MAX_CHANNELS and 1 <= self.n_res <= MAX_RESIDUAL_BLOCKS):
             raise ValueError(
-                "discriminators need local_dis_layers >= 4 and global_dis_layers >= local_dis_layers, "
+                f"channels must be 1 to {MAX_CHANNELS} and n_res 1 to {MAX_RESIDUAL_BLOCKS}, "
+                f"got {self.channels} and {self.n_res}"
+            )
+        if not 8 <= self.image_size <= MAX_IMAGE_SIZE or self.image_size % DOWNSAMPLING_FACTOR:
+            raise ValueError(
+                f"image_size must be a multiple of 4 from 8 to {MAX_IMAGE_SIZE}, got {self.image_size}"
+            )
+        if self.local_dis_layers < 4 or not self.local_dis_layers <= self.global_dis_layers <= MAX_DIS_LAYERS:
+            raise ValueError(
+                f"discriminators need 4 <= local_dis_layers <= global_dis_layers <= {MAX_DIS_LAYERS}, "
                 f"got {self.local_dis_layers} and {self.global_dis_layers}"
             )
 

@@ -18,3 +18,6 @@ class Stylizer(Protocol):
     description: str
 
     def stylize(self, faces: list[Image.Image]) -> list[Image.Image]: ...
+
+# The usual reason for the preview style, which the demo follows with install advice.
+PREVIEW_REASON_NO_WEIGHTS = "no GAN weights installed"

@@ -33,10 +33,16 @@ def build_parser(prog: str = "selfie2anime model") -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--weights-dir", type=Path, help="weights directory to use instead of the default")
+    # Each command also takes --weights-dir after its name; SUPPRESS keeps the value given before it.
+    directory_option = argparse.ArgumentParser(add_help=False)
+    directory_option.add_argument(
+        "--weights-dir", type=Path, default=argparse.SUPPRESS, help="weights directory to use instead of the default"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     install = commands.add_parser(
         "install",
+        parents=[directory_option],
         help="install weights from a file, directory or URL",
         description=(
             f"Install generator weights from {_FORMATS_HELP}. URLs (http or https) are downloaded into a "
@@ -51,6 +57,7 @@ def build_parser(prog: str = "selfie2anime model") -> argparse.ArgumentParser:
 
     commands.add_parser(
         "info",
+        parents=[directory_option],
         help="show the installed weights",
         description="Print the installed weights' manifest: format, mode, image size, channels, source, SHA-256.",
     )
@@ -59,6 +66,7 @@ def build_parser(prog: str = "selfie2anime model") -> argparse.ArgumentParser:
 
     commands.add_parser(
         "verify",
+        parents=[directory_option],
         help="re-hash the weights file and load every network strictly",
         description=(
             "Re-compute the weights file's SHA-256, compare it with manifest.json, and load every network "
@@ -128,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
             )
             _warn_about_face_size(manifest.image_size)
     except KeyboardInterrupt:
-        print("error: interrupted; the previously installed weights are unchanged", file=sys.stderr)
+        print("error: interrupted; nothing was changed in the weights directory", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader of stdout went away (for example `| head`); nothing more can be printed there.
@@ -138,7 +146,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except OSError as error:
-        print(f"error: {error.strerror or error} ({error.filename or 'weights directory'})", file=sys.stderr)
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}", file=sys.stderr)
         return 1
     return 0
 

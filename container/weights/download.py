@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from container.weights.errors import ChecksumMismatchError, DownloadError
 from container.weights.files import CHUNK_BYTES
+from container.weights.paths import TEMPORARY_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,9 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
         self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
     ) -> urllib.request.Request | None:
         if not is_url(newurl):
-            raise DownloadError(f"{req.full_url} redirects to {newurl}, which is not an http or https URL")
+            raise DownloadError(
+                f"{redact_url(req.full_url)} redirects to {redact_url(newurl)}, which is not an http or https URL"
+            )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -38,8 +41,23 @@ _OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
 
 
 def is_url(source: str) -> bool:
-    """True if `source` is an http(s) URL."""
-    return urlsplit(source).scheme.lower() in URL_SCHEMES
+    """True if `source` is an http(s) URL, well-formed or not."""
+    return source.split(":", 1)[0].lower() in URL_SCHEMES and "://" in source
+
+
+def redact_url(url: str) -> str:
+    """Return `url` without a user name or password, for messages and the manifest."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url if "@" not in url else "<URL with credentials>"
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return parts._replace(netloc=netloc).geturl()
 
 
 def download(url: str, directory: Path, *, expected_sha256: str | None) -> tuple[Path, str]:
@@ -53,7 +71,8 @@ def download(url: str, directory: Path, *, expected_sha256: str | None) -> tuple
         DownloadError: the request failed, or the server sent fewer bytes than its Content-Length.
         ChecksumMismatchError: the SHA-256 of the bytes differs from `expected_sha256`.
     """
-    descriptor, name = tempfile.mkstemp(dir=directory, prefix=".weights-", suffix=".download")
+    display_url = redact_url(url)
+    descriptor, name = tempfile.mkstemp(dir=directory, prefix=TEMPORARY_PREFIX, suffix=".download")
     path = Path(name)
     digest = hashlib.sha256()
     received = 0
@@ -62,7 +81,7 @@ def download(url: str, directory: Path, *, expected_sha256: str | None) -> tuple
             request = urllib.request.Request(url, headers={"User-Agent": "selfie2anime-weights"})
             with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
                 announced = response.headers.get("Content-Length")
-                logger.info("downloading %s (%s bytes)", url, announced or "unknown")
+                logger.info("downloading %s (%s bytes)", display_url, announced or "unknown")
                 while chunk := response.read(CHUNK_BYTES):
                     digest.update(chunk)
                     stream.write(chunk)
@@ -71,24 +90,28 @@ def download(url: str, directory: Path, *, expected_sha256: str | None) -> tuple
             os.fsync(stream.fileno())
         if announced is not None and announced.isdigit() and received != int(announced):
             raise DownloadError(
-                f"download of {url} stopped after {received} of {announced} bytes; run the install again"
+                f"download of {display_url} stopped after {received} of {announced} bytes; run the install again"
             )
         sha256 = digest.hexdigest()
         if expected_sha256 is not None and sha256 != expected_sha256:
             raise ChecksumMismatchError(
-                f"{url} has SHA-256 {sha256}, expected {expected_sha256}; the download is damaged or "
+                f"{display_url} has SHA-256 {sha256}, expected {expected_sha256}; the download is damaged or "
                 "the URL serves another file. Check the URL and the --sha256 value"
             )
     except DownloadError:
         path.unlink(missing_ok=True)
         raise
+    except ValueError as error:
+        # urllib raises ValueError for malformed URLs, also when a redirect points to one.
+        path.unlink(missing_ok=True)
+        raise DownloadError(f"download of {display_url} failed: invalid URL ({error}); check the URL") from error
     except urllib.error.HTTPError as error:
         path.unlink(missing_ok=True)
-        raise DownloadError(f"download of {url} failed: HTTP {error.code} {error.reason}") from error
+        raise DownloadError(f"download of {display_url} failed: HTTP {error.code} {error.reason}") from error
     except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
         path.unlink(missing_ok=True)
         reason = getattr(error, "reason", error)
-        raise DownloadError(f"download of {url} failed: {reason}; check the URL and the network") from error
+        raise DownloadError(f"download of {display_url} failed: {reason}; check the URL and the network") from error
     except BaseException:
         path.unlink(missing_ok=True)
         raise

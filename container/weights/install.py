@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 
 from container.model.config import UGATITConfig
 from container.model.networks import NETWORK_NAMES
-from container.weights.download import download, is_url
+from container.weights.download import download, is_url, redact_url
 from container.weights.errors import (
     ChecksumMismatchError,
     ConversionError,
@@ -29,7 +29,7 @@ from container.weights.errors import (
     WeightsFileError,
 )
 from container.weights.files import fsync_directory, normalize_sha256, sha256_file
-from container.weights.loader import check_network_shapes, load_network, read_header
+from container.weights.loader import check_network_shapes, check_no_stray_tensors, load_network, read_header
 from container.weights.manifest import Manifest, ModelDescription, read_manifest, require_generator, write_manifest
 from container.weights.paths import MANIFEST_NAME, TEMPORARY_PREFIX, resolve_weights_dir
 from container.weights.pytorch_checkpoint import read_pytorch_checkpoint
@@ -38,8 +38,8 @@ logger = logging.getLogger(__name__)
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _PICKLE_PROTOCOL_2_PLUS = b"\x80"
-# Paths of this module's temporary files, as they appear in error messages.
-_TEMPORARY_NAME = re.compile(r"\S*/\.weights-[A-Za-z0-9_]+\.(?:safetensors\.tmp|download)")
+# Names of this module's temporary files, after their directory, as they appear in error messages.
+_TEMPORARY_FILE_PATTERN = r"/\.weights-[A-Za-z0-9_]+\.(?:safetensors\.tmp|download)"
 # The safetensors header length is a little-endian u64; beyond this, the file is something else.
 _MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
 
@@ -79,10 +79,11 @@ def install_weights(source: str, *, sha256: str | None = None, weights_dir: Path
     _remove_stale_temporary_files(directory)
 
     if is_url(source):
+        display_url = redact_url(source)
         path, digest = download(source, directory, expected_sha256=expected)
         try:
-            with _named_as(source, path):
-                return _install_file(path, directory, source=source, sha256=digest, owned=True)
+            with _named_as(display_url, directory):
+                return _install_file(path, directory, source=display_url, sha256=digest, owned=True)
         finally:
             path.unlink(missing_ok=True)
 
@@ -91,6 +92,11 @@ def install_weights(source: str, *, sha256: str | None = None, weights_dir: Path
     path = Path(source).expanduser()
     if not path.exists():
         raise WeightsFileError(f"{path} not found; give the path of a weights file, checkpoint directory or URL")
+    if not path.is_dir() and not path.is_file():
+        raise UnsupportedSourceError(
+            f"{path} is not a regular file or directory (a device, pipe or socket); give a weights file, "
+            "checkpoint directory or URL"
+        )
     if path.is_dir():
         if expected is not None:
             raise UnsupportedSourceError(
@@ -104,7 +110,7 @@ def install_weights(source: str, *, sha256: str | None = None, weights_dir: Path
         raise ChecksumMismatchError(
             f"{path} has SHA-256 {digest}, expected {expected}; the file is damaged or not the one you meant"
         )
-    with _named_as(str(path), None):
+    with _named_as(str(path), directory):
         return _install_file(path, directory, source=str(path.resolve()), sha256=digest, owned=False)
 
 
@@ -125,15 +131,14 @@ def _remove_stale_temporary_files(directory: Path) -> None:
 
 
 @contextmanager
-def _named_as(source: str, download_path: Path | None) -> Iterator[None]:
-    """Show `source` instead of this module's temporary file names in the weights errors raised inside."""
+def _named_as(source: str, directory: Path) -> Iterator[None]:
+    """Show `source` instead of this module's temporary files in `directory` in the weights errors raised inside."""
+    spellings = sorted({str(directory), os.path.abspath(directory)}, key=len, reverse=True)
+    temporary_name = re.compile("(?:" + "|".join(map(re.escape, spellings)) + ")" + _TEMPORARY_FILE_PATTERN)
     try:
         yield
     except WeightsError as error:
-        message = str(error)
-        if download_path is not None:
-            message = message.replace(str(download_path), source)
-        message = _TEMPORARY_NAME.sub(source, message)
+        message = temporary_name.sub(lambda _: source, str(error))
         if message == str(error):
             raise
         raise type(error)(message) from error
@@ -222,7 +227,8 @@ def _install_tf_checkpoint(path: Path, directory: Path) -> Manifest:
     except ImportError as error:
         raise ConversionError(
             f"{path} looks like a TensorFlow checkpoint directory, and converting it needs TensorFlow "
-            f"({error}); run `pip install 'selfie2anime[convert]'` and install again"
+            f"({error}); install the convert extra (in a checkout: `.venv/bin/pip install -e '.[convert]'`) "
+            "and install again"
         ) from error
     from container.model.convert_tf import read_tf_checkpoint
 
@@ -259,6 +265,7 @@ def _commit(
     require_generator(description)
     config: UGATITConfig = description.to_config()
     shapes, _ = read_header(temporary)
+    check_no_stray_tensors(description.networks, shapes, file=temporary)
     for network in description.networks:
         check_network_shapes(config, network, shapes, file=temporary)
     for network in description.networks:

@@ -20,7 +20,7 @@ from container.weights.errors import (
     WeightsNotInstalledError,
 )
 from container.weights.files import sha256_file
-from container.weights.loader import check_network_shapes, load_network, read_header
+from container.weights.loader import check_network_shapes, check_no_stray_tensors, load_network, read_header
 from container.weights.manifest import Manifest, read_manifest, require_generator
 from container.weights.paths import MANIFEST_NAME, resolve_weights_dir
 
@@ -111,6 +111,7 @@ def verify_weights(weights_dir: Path | None = None) -> Manifest:
     path = check_file(directory, manifest, hash_file=True)
     config = manifest.to_config()
     shapes, _ = read_header(path)
+    check_no_stray_tensors(manifest.networks, shapes, file=path)
     for network in manifest.networks:
         check_network_shapes(config, network, shapes, file=path)
     for network in manifest.networks:

@@ -119,6 +119,17 @@ def check_network_shapes(
     )
 
 
+def check_no_stray_tensors(networks: tuple[str, ...], shapes: dict[str, Shape], *, file: Path) -> None:
+    """Raise TensorMismatchError if the file has tensors outside the networks it lists."""
+    prefixes = tuple(f"{network}." for network in networks)
+    stray = sorted(name for name in shapes if not name.startswith(prefixes))
+    if stray:
+        raise TensorMismatchError(
+            f"{file} has tensors outside its networks ({', '.join(networks)}): {_listing(stray)}. "
+            "The file belongs to another model or is damaged; install the weights again"
+        )
+
+
 def _listing(names: list[str]) -> str:
     listing = ", ".join(names[:_LISTED_NAMES])
     if len(names) > _LISTED_NAMES:
@@ -143,6 +154,15 @@ def load_network(path: Path, config: UGATITConfig, network: str, *, device: str 
             state = {name[len(prefix) :]: reader.get_tensor(name) for name in shapes if name.startswith(prefix)}
     except (SafetensorError, OSError) as error:
         raise WeightsFileError(f"reading {network} from {path} failed ({error}); install the weights again") from error
+
+    not_float = sorted(f"{prefix}{name} ({tensor.dtype})" for name, tensor in state.items() if not tensor.is_floating_point())
+    if not_float:
+        raise TensorMismatchError(
+            f"{path} contains U-GAT-IT {network} tensors that are not floating point: {_listing(not_float)}. "
+            "The file belongs to another model or is damaged; install the weights again"
+        )
+    # Checkpoints saved in half or double precision load as float32, the modules' dtype.
+    state = {name: tensor.float() for name, tensor in state.items()}
 
     with torch.device("meta"):
         module = build_network(config, network)

@@ -173,6 +173,8 @@ def _build(cls: type, values: Any, *, source: str) -> Any:
         if name == "networks":
             if not isinstance(value, list) or not all(item in NETWORK_NAMES for item in value):
                 raise ManifestError(f"{source}: networks must be a list of {', '.join(NETWORK_NAMES)}, got {value!r}")
+            if len(set(value)) != len(value):
+                raise ManifestError(f"{source}: networks lists a network twice: {value!r}")
             value = tuple(value)
         arguments[name] = value
     if "extra" in {item.name for item in fields(cls)}:
@@ -210,8 +212,12 @@ def read_manifest(weights_dir: Path) -> Manifest:
             f"{path} has manifest_version {manifest.manifest_version}, newer than the supported "
             f"{MANIFEST_VERSION}; upgrade selfie2anime"
         )
-    if "/" in manifest.file or "\\" in manifest.file or manifest.file in ("", ".", ".."):
-        raise ManifestError(f"{path}: file must be a plain file name inside the weights directory, got {manifest.file!r}")
+    name = manifest.file
+    if "/" in name or "\\" in name or "\0" in name or not name.endswith(".safetensors") or name.startswith("."):
+        raise ManifestError(
+            f"{path}: file must be the name of a .safetensors file inside the weights directory, got {name!r}; "
+            "install the weights again with `selfie2anime model install`"
+        )
     return manifest
 
 
@@ -223,13 +229,16 @@ _FIELD_TYPES: dict[str, type] = {
 }  # fmt: skip
 
 
+_TYPE_WORDS = {str: "a string", int: "an integer", bool: "true or false"}
+
+
 def _check_types(description: ModelDescription, source: str) -> None:
     """Raise ManifestError if a field of `description` has the wrong JSON type."""
     for item in fields(description):
         kind = _FIELD_TYPES.get(item.name)
         value = getattr(description, item.name)
         if kind is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
-            raise ManifestError(f"{source}: {item.name} must be a {kind.__name__}, got {value!r}")
+            raise ManifestError(f"{source}: {item.name} must be {_TYPE_WORDS[kind]}, got {value!r}")
 
 
 def write_manifest(weights_dir: Path, manifest: Manifest) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from container.model.stylizer import Stylizer
+from container.model.stylizer import PREVIEW_REASON_NO_WEIGHTS, Stylizer
 from container.worker.loop import Worker, WorkerConfig
 from functions.core import keys
 from functions.core.observability import worker_logger as logger
@@ -17,7 +17,7 @@ from functions.core.settings import Settings, SettingsError
 
 STYLES = ("auto", "gan", "preview")
 # Reasons for the preview style, shown in the worker log and on the command line.
-PREVIEW_WITHOUT_WEIGHTS = "no GAN weights installed"
+PREVIEW_WITHOUT_WEIGHTS = PREVIEW_REASON_NO_WEIGHTS
 PREVIEW_CHOSEN = "requested with style preview (S2A_STYLE or --style)"
 
 
@@ -37,7 +37,7 @@ def load_stylizer(style: str, *, device: str = "cpu", batch_size: int = 4, threa
     if style == "preview":
         return _preview(PREVIEW_CHOSEN)
 
-    from container.weights import load_gan_stylizer, resolve_weights_dir
+    from container.weights import WeightsNotInstalledError, load_gan_stylizer, resolve_weights_dir
     from container.weights.paths import has_installed_files
 
     directory = resolve_weights_dir()
@@ -48,6 +48,14 @@ def load_stylizer(style: str, *, device: str = "cpu", batch_size: int = 4, threa
         return _preview(PREVIEW_WITHOUT_WEIGHTS)
     try:
         stylizer = load_gan_stylizer(device=device, batch_size=batch_size, threads=threads, precision=precision)  # type: ignore[arg-type]
+    except WeightsNotInstalledError as error:
+        hint = ""
+        if style == "auto":
+            hint = (
+                f"; {directory} is not empty, so the preview style is not used either. Install weights, "
+                "or empty the folder or set S2A_STYLE=preview to run the preview style"
+            )
+        raise StylizerUnavailable(f"could not load the GAN weights: {error}{hint}") from error
     except Exception as error:
         raise StylizerUnavailable(f"could not load the GAN weights: {error}") from error
     if stylizer.image_size != keys.FACE_SIZE:

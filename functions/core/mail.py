@@ -18,7 +18,7 @@ from functions.core.jobs import JobStatus
 from functions.core.reasons import explain
 
 # The worker runs the preview style when no GAN weights are installed or when the operator chose it.
-PREVIEW_FOOTER = "preview style: made with a simple cartoon filter, not the anime GAN; see README"
+PREVIEW_FOOTER = "preview style: made with a simple cartoon filter, not the anime GAN"
 SUBJECTS = {
     JobStatus.DONE: "Your anime portrait is ready",
     JobStatus.REJECTED: "We could not make your anime portrait",

@@ -34,7 +34,7 @@ def test_portrait_job_ends_with_one_email(stack, portrait_jpeg):
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     assert "Here is your anime portrait" in text
-    assert "preview style: made with a simple cartoon filter, not the anime GAN; see README" in text
+    assert "preview style: made with a simple cartoon filter, not the anime GAN" in text
     cid = re.search(r'src="cid:([^"]+)"', html).group(1)
     images = [part for part in message.walk() if part.get_content_maintype() == "image"]
     assert len(images) == 1

@@ -75,7 +75,7 @@ def test_cuda_without_gpu_fails_cleanly(
 
 @pytest.mark.parametrize("size", ["63", "0", "4", "-8"])
 def test_rejects_bad_image_sizes(benchmark: ModuleType, capsys: pytest.CaptureFixture[str], size: str) -> None:
-    assert "multiple of 4 and at least 8" in rejected(benchmark, capsys, ["--image-size", size])
+    assert "multiple of 4 from 8 to 2048" in rejected(benchmark, capsys, ["--image-size", size])
 
 
 def test_rejects_fp16_on_cpu(benchmark: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:

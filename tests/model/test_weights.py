@@ -107,7 +107,7 @@ def test_install_tf_directory_needs_tensorflow(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setitem(sys.modules, "tensorflow", None)
     (tmp_path / "checkpoint" / "run").mkdir(parents=True)
     (tmp_path / "checkpoint" / "run" / "UGATIT.model-1000.index").write_bytes(b"")
-    with pytest.raises(ConversionError, match=r"pip install 'selfie2anime\[convert\]'"):
+    with pytest.raises(ConversionError, match=r"pip install -e '\.\[convert\]'"):
         install_weights(str(tmp_path / "checkpoint"), weights_dir=tmp_path / "weights")
 
 

@@ -15,9 +15,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
-from container.weights import DownloadError, ManifestError, TensorMismatchError, install_weights, verify_weights
+from container.weights import (
+    DownloadError,
+    ManifestError,
+    TensorMismatchError,
+    UnsupportedSourceError,
+    install_weights,
+    load_gan_stylizer,
+    verify_weights,
+)
 from container.weights.manifest import ModelDescription
 from container.worker.main import StylizerUnavailable, load_stylizer
 from tests.model.factories import pytorch_checkpoint, save_pytorch_checkpoint, small_config
@@ -25,11 +33,13 @@ from tests.model.factories import pytorch_checkpoint, save_pytorch_checkpoint, s
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _generator_b2a_only(path: Path, *, metadata_changes: dict[str, object] | None = None) -> Path:
-    """Write a safetensors file with a valid genB2A and a header that describes it."""
+def _generator_b2a_only(
+    path: Path, *, metadata_changes: dict[str, object] | None = None, network: str = "genB2A"
+) -> Path:
+    """Write a safetensors file with one valid generator (genB2A by default) and a header that describes it."""
     config = small_config(layout="pytorch")
-    tensors = {f"genB2A.{key}": value.contiguous() for key, value in pytorch_checkpoint(config)["genB2A"].items()}
-    description = json.loads(ModelDescription.from_config(config, ("genB2A",)).header_metadata()["selfie2anime"])
+    tensors = {f"{network}.{key}": value.contiguous() for key, value in pytorch_checkpoint(config)[network].items()}
+    description = json.loads(ModelDescription.from_config(config, (network,)).header_metadata()["selfie2anime"])
     description.update(metadata_changes or {})
     save_file(tensors, str(path), metadata={"selfie2anime": json.dumps(description)})
     return path
@@ -62,22 +72,16 @@ def test_verify_rejects_manifest_without_generator(light_checkpoint: Path, tmp_p
         verify_weights(tmp_path)
 
 
-def test_header_field_of_wrong_type(tmp_path: Path) -> None:
-    source = _generator_b2a_only(tmp_path / "typed.safetensors", metadata_changes={"channels": "8"})
-
-    with pytest.raises(ManifestError, match="channels must be a int, got '8'"):
-        install_weights(str(source), weights_dir=tmp_path / "weights")
-
-
-def test_errors_name_source_not_temporary_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("folder", ["weights", "my weights"])
+def test_errors_name_source_not_temporary_file(tmp_path: Path, folder: str) -> None:
     checkpoint = pytorch_checkpoint(small_config(layout="pytorch"))
     del checkpoint["genB2A"]["UpBlock1_3.norm2.rho"]
     source = tmp_path / "partial.pt"
     torch.save(checkpoint, source)
 
     with pytest.raises(TensorMismatchError) as caught:
-        install_weights(str(source), weights_dir=tmp_path / "weights")
-    assert str(source) in str(caught.value)
+        install_weights(str(source), weights_dir=tmp_path / folder)
+    assert str(caught.value).startswith(f"{source} does not match")
     assert ".weights-" not in str(caught.value)
 
 
@@ -209,3 +213,110 @@ def test_info_into_closed_pipe_is_quiet(light_checkpoint: Path, tmp_path: Path) 
 
     assert result.returncode == 0
     assert result.stderr == ""
+
+
+def test_half_precision_checkpoint_loads_as_float32(tmp_path: Path) -> None:
+    checkpoint = pytorch_checkpoint(small_config(layout="pytorch"))
+    half = {network: {key: value.half() for key, value in state.items()} for network, state in checkpoint.items()}
+    torch.save(half, tmp_path / "half.pt")
+    install_weights(str(tmp_path / "half.pt"), weights_dir=tmp_path / "weights")
+
+    stylizer = load_gan_stylizer(tmp_path / "weights", precision="fp32")
+    output = stylizer.forward(torch.zeros(1, 3, stylizer.image_size, stylizer.image_size))
+
+    assert {parameter.dtype for parameter in stylizer.generator.parameters()} == {torch.float32}
+    assert torch.isfinite(output.image).all()
+
+
+def test_integer_tensors_rejected(tmp_path: Path) -> None:
+    checkpoint = pytorch_checkpoint(small_config(layout="pytorch"))
+    checkpoint["genA2B"] = {key: value.to(torch.int32) for key, value in checkpoint["genA2B"].items()}
+    torch.save(checkpoint, tmp_path / "ints.pt")
+
+    with pytest.raises(TensorMismatchError, match="not floating point: genA2B.*torch.int32") as caught:
+        install_weights(str(tmp_path / "ints.pt"), weights_dir=tmp_path / "weights")
+    assert len(str(caught.value)) < 600
+
+
+def test_stray_tensor_rejected(tmp_path: Path) -> None:
+    source = _generator_b2a_only(tmp_path / "stray.safetensors", network="genA2B")
+    tensors = load_file(str(source))
+    tensors["evil.payload"] = torch.zeros(3)
+    save_file(tensors, str(source), metadata=safe_open_metadata(source))
+
+    with pytest.raises(TensorMismatchError, match="tensors outside its networks .genA2B.: evil.payload"):
+        install_weights(str(source), weights_dir=tmp_path / "weights")
+
+
+def safe_open_metadata(path: Path) -> dict[str, str]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as reader:
+        return reader.metadata()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"channels": 10**12}, "channels must be 1 to 1024"),
+        ({"n_res": 200000}, "n_res 1 to 64"),
+        ({"image_size": 4 * 10**9}, "image_size must be a multiple of 4 from 8 to 2048"),
+        ({"networks": ["genA2B", "genA2B"]}, "lists a network twice"),
+        ({"channels": "8"}, "channels must be an integer, got '8'"),
+    ],
+)
+def test_implausible_header_rejected(tmp_path: Path, changes: dict[str, object], message: str) -> None:
+    source = _generator_b2a_only(tmp_path / "odd.safetensors", metadata_changes=changes, network="genA2B")
+
+    with pytest.raises(ManifestError, match=message):
+        install_weights(str(source), weights_dir=tmp_path / "weights")
+
+
+def test_malformed_url_rejected(tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match="invalid URL"):
+        install_weights("http://[::1", weights_dir=tmp_path / "weights")
+    assert list((tmp_path / "weights").iterdir()) == []
+
+
+def test_url_password_not_shown(tmp_path: Path) -> None:
+    with pytest.raises(DownloadError) as caught:
+        install_weights("http://user:secret@127.0.0.1:9/weights.pt", weights_dir=tmp_path / "weights")
+    assert "secret" not in str(caught.value)
+    assert "127.0.0.1:9/weights.pt" in str(caught.value)
+
+
+def test_fifo_rejected(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+
+    with pytest.raises(UnsupportedSourceError, match="not a regular file"):
+        install_weights(str(tmp_path / "pipe"), weights_dir=tmp_path / "weights")
+
+
+def test_manifest_naming_itself_rejected(light_checkpoint: Path, tmp_path: Path) -> None:
+    install_weights(str(light_checkpoint), weights_dir=tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["file"] = "manifest.json"
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+
+    with pytest.raises(ManifestError, match="name of a .safetensors file"):
+        verify_weights(tmp_path)
+    install_weights(str(light_checkpoint), weights_dir=tmp_path)
+    assert verify_weights(tmp_path).file.endswith(".safetensors")
+
+
+def test_weights_dir_after_command(light_checkpoint: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "selfie2anime", "model", "install", "--weights-dir", str(tmp_path / "w"), str(light_checkpoint)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert verify_weights(tmp_path / "w").format == "ugatit-pytorch"
+
+
+def test_non_empty_folder_without_manifest_explains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "README.txt").write_text("notes")
+    monkeypatch.setenv("S2A_WEIGHTS_DIR", str(tmp_path))
+
+    with pytest.raises(StylizerUnavailable, match="is not empty, so the preview style is not used either"):
+        load_stylizer("auto")
