@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+# CUDA compute capability from which GPUs compute bf16 natively (Ampere).
+_NATIVE_BF16_CAPABILITY = 8
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,9 @@ def resolve_precision(precision: Precision, device: torch.device) -> str:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision == "auto":
         if device.type == "cuda":
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+            # Emulated bf16 on pre-Ampere GPUs is slow, so those get fp16.
+            native_bf16 = torch.cuda.get_device_capability(device)[0] >= _NATIVE_BF16_CAPABILITY
+            return "bf16" if native_bf16 else "fp16"
         return "fp32"
     if precision == "fp16" and device.type == "cpu":
         raise ValueError("fp16 autocast is not supported on CPU; use precision bf16 or fp32")

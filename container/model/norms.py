@@ -31,11 +31,14 @@ def _instance_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     float32 CPU inputs go through `torch.batch_norm_update_stats` one sample at a time.
     Other inputs take two passes (mean, then mean squared deviation), which avoid the
     cancellation of E[x^2] - E[x]^2 and are still much faster than Welford's `var_mean`.
-    bf16/fp16 inputs stay in their dtype because torch's reductions accumulate
-    them in float32, and converting the activation first was slower end to end
-    on CPU.
+    bf16 inputs stay in bf16 because torch's reductions accumulate them in float32,
+    and converting the activation first was slower end to end on CPU. fp16 inputs
+    are converted, because their squared deviations overflow.
     """
     batch, channels, height, width = x.shape
+    if x.dtype == torch.float16:
+        # Squared deviations above about 256 overflow float16, so its statistics use float32.
+        x = x.float()
     if x.dtype == torch.float32 and x.device.type == "cpu":
         # On one sample this returns the per-channel mean and population variance, 2-3x
         # faster than the reductions below on CPU (torch 2.13). Its variance has a relative

@@ -138,11 +138,10 @@ class ClassActivationMap(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (cam_logit [B, 2], fused feature map [B, C, H, W])."""
         logit_weight, logit_bias, map_scale = self._classifier()
-        pooled_avg = x.mean(dim=(2, 3))
-        pooled_max = x.amax(dim=(2, 3))
-        cam_logit = torch.cat(
-            [F.linear(pooled_avg, logit_weight, logit_bias), F.linear(pooled_max, logit_weight, logit_bias)], dim=1
-        )
+        # The logits use float32 elementwise operations, which autocast leaves alone. F.linear
+        # would round them to bf16 on CUDA. The pooled features have shape [B, 2, C].
+        pooled = torch.stack([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1).float()
+        cam_logit = (pooled * logit_weight.float()).sum(dim=2) + logit_bias.float()
 
         # fuse(cat(x * s, x * s)) equals a 1x1 convolution of x whose weight folds in s,
         # which saves the concatenation and half the multiply-adds.
