@@ -107,7 +107,9 @@ def download(url: str, directory: Path, *, expected_sha256: str | None) -> tuple
         raise DownloadError(f"download of {display_url} failed: invalid URL ({error}); check the URL") from error
     except urllib.error.HTTPError as error:
         path.unlink(missing_ok=True)
-        raise DownloadError(f"download of {display_url} failed: HTTP {error.code} {error.reason}") from error
+        # urllib's reason for a redirect loop spans several lines; the message keeps to one.
+        reason = " ".join(str(error.reason).split())
+        raise DownloadError(f"download of {display_url} failed: HTTP {error.code} {reason}") from error
     except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
         path.unlink(missing_ok=True)
         reason = getattr(error, "reason", error)

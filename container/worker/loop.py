@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import Image
 
-from container.model.stylizer import STYLE_PREVIEW, Stylizer
+from container.model.stylizer import PREVIEW_REASON_NO_WEIGHTS, STYLE_PREVIEW, Stylizer
 from container.worker.heartbeat import VisibilityHeartbeat
 from container.worker.protection import TaskProtection
 from functions.core import aws, keys
@@ -74,7 +74,10 @@ class Worker:
         """Process batches until asked to stop (or idle for idle_exit_seconds, when set)."""
         logger.info("worker started", extra={"style": self.stylizer.style, "batch_size": self.config.batch_size})
         if self.stylizer.style == STYLE_PREVIEW:
-            logger.warning(f"degraded mode: {self.stylizer.description}; see README")
+            if getattr(self.stylizer, "reason", None) == PREVIEW_REASON_NO_WEIGHTS:
+                logger.warning(f"degraded mode: {self.stylizer.description}; see README")
+            else:
+                logger.info(f"running the {self.stylizer.description}")
         idle_since = time.monotonic()
         while not self.stopping.is_set():
             report = self.run_once()

@@ -320,3 +320,14 @@ def test_non_empty_folder_without_manifest_explains(tmp_path: Path, monkeypatch:
 
     with pytest.raises(StylizerUnavailable, match="is not empty, so the preview style is not used either"):
         load_stylizer("auto")
+
+
+def test_redirect_loop_error_is_one_line(file_server: tuple[str, Path], tmp_path: Path) -> None:
+    base_url, _ = file_server
+    url = f"{base_url}/weights.pt"
+    for _ in range(12):
+        url = f"{base_url}/redirect/{url}"
+
+    with pytest.raises(DownloadError, match="HTTP 302") as caught:
+        install_weights(url, weights_dir=tmp_path / "weights")
+    assert "\n" not in str(caught.value)
