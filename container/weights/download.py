@@ -108,8 +108,8 @@ def download(url: str, directory: Path, *, expected_sha256: str | None) -> tuple
     except urllib.error.HTTPError as error:
         path.unlink(missing_ok=True)
         # urllib's reason for a redirect loop spans several lines; the message keeps to one.
-        reason = " ".join(str(error.reason).split())
-        raise DownloadError(f"download of {display_url} failed: HTTP {error.code} {reason}") from error
+        http_reason = " ".join(str(error.reason).split())
+        raise DownloadError(f"download of {display_url} failed: HTTP {error.code} {http_reason}") from error
     except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
         path.unlink(missing_ok=True)
         reason = getattr(error, "reason", error)
