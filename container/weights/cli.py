@@ -13,13 +13,20 @@ from pathlib import Path
 from container.weights.errors import WeightsError
 from container.weights.install import install_weights
 from container.weights.installed import verify_weights, weights_info
-from container.weights.paths import DEFAULT_WEIGHTS_DIR, WEIGHTS_DIR_ENV
+from container.weights.paths import DEFAULT_WEIGHTS_DIR, MANIFEST_NAME, TEMPORARY_PREFIX, WEIGHTS_DIR_ENV
 from functions.core.keys import FACE_SIZE
 
 _FORMATS_HELP = (
     "a .safetensors file written by selfie2anime (manifest.json beside it or its description in the header), "
     "a UGATIT-pytorch .pt checkpoint, or a TensorFlow U-GAT-IT checkpoint directory (needs the convert extra)"
 )
+
+
+def _directory_path(text: str) -> Path:
+    """Return `text` as a path; an empty value would silently mean the current directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the weights directory must not be empty")
+    return Path(text)
 
 
 def build_parser(prog: str = "selfie2anime model") -> argparse.ArgumentParser:
@@ -32,11 +39,11 @@ def build_parser(prog: str = "selfie2anime model") -> argparse.ArgumentParser:
             f"wrong. The weights directory is --weights-dir, else ${WEIGHTS_DIR_ENV}, else {DEFAULT_WEIGHTS_DIR}."
         ),
     )
-    parser.add_argument("--weights-dir", type=Path, help="weights directory to use instead of the default")
+    parser.add_argument("--weights-dir", type=_directory_path, help="weights directory to use instead of the default")
     # Each command also takes --weights-dir after its name; SUPPRESS keeps the value given before it.
     directory_option = argparse.ArgumentParser(add_help=False)
     directory_option.add_argument(
-        "--weights-dir", type=Path, default=argparse.SUPPRESS, help="weights directory to use instead of the default"
+        "--weights-dir", type=_directory_path, default=argparse.SUPPRESS, help="weights directory to use instead of the default"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -98,6 +105,16 @@ def _warn_about_face_size(image_size: int) -> None:
         )
 
 
+def _where(filename: object) -> str:
+    """Describe the file an OS error names, as the weights directory when it is a temporary file."""
+    if not filename:
+        return ""
+    path = Path(str(filename))
+    if path.name.startswith((TEMPORARY_PREFIX, f".{MANIFEST_NAME}.")):
+        return f" (weights directory {path.parent})"
+    return f" ({path})"
+
+
 def cli_main(argv: list[str]) -> int:
     """Run `selfie2anime model` with `argv` (the arguments after "model"); returns the exit status.
 
@@ -146,8 +163,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except OSError as error:
-        where = f" ({error.filename})" if error.filename else ""
-        print(f"error: {error.strerror or error}{where}", file=sys.stderr)
+        print(f"error: {error.strerror or error}{_where(error.filename)}", file=sys.stderr)
         return 1
     return 0
 

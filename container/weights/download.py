@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.client
 import logging
@@ -20,6 +21,8 @@ from container.weights.paths import TEMPORARY_PREFIX
 logger = logging.getLogger(__name__)
 
 URL_SCHEMES = ("http", "https")
+# Errors of writing the download locally, as opposed to network errors.
+_LOCAL_WRITE_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EFBIG}
 # Seconds to wait for the connection and for each read; not a limit on the whole download.
 TIMEOUT_SECONDS = 60
 
@@ -43,6 +46,15 @@ _OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
 def is_url(source: str) -> bool:
     """True if `source` is an http(s) URL, well-formed or not."""
     return source.split(":", 1)[0].lower() in URL_SCHEMES and "://" in source
+
+
+def has_credentials(url: str) -> bool:
+    """True if `url` has a user name or password before its host."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "@" in url.split("/", 3)[2] if url.count("/") >= 2 else False
+    return parts.username is not None or parts.password is not None
 
 
 def redact_url(url: str) -> str:
@@ -110,10 +122,24 @@ def download(url: str, directory: Path, *, expected_sha256: str | None) -> tuple
         # urllib's reason for a redirect loop spans several lines; the message keeps to one.
         http_reason = " ".join(str(error.reason).split())
         raise DownloadError(f"download of {display_url} failed: HTTP {error.code} {http_reason}") from error
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
+    except OSError as error:
         path.unlink(missing_ok=True)
-        reason = getattr(error, "reason", error)
+        if error.errno in _LOCAL_WRITE_ERRORS:
+            raise DownloadError(
+                f"download of {display_url} failed: writing into {directory} failed ({error.strerror})"
+            ) from error
+        reason = " ".join(str(getattr(error, "reason", error)).split())
         raise DownloadError(f"download of {display_url} failed: {reason}; check the URL and the network") from error
+    except http.client.IncompleteRead as error:
+        path.unlink(missing_ok=True)
+        raise DownloadError(
+            f"download of {display_url} failed: the server closed the connection after {received} bytes; "
+            "run the install again"
+        ) from error
+    except http.client.HTTPException as error:
+        path.unlink(missing_ok=True)
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise DownloadError(f"download of {display_url} failed: {reason}; check the URL and the server") from error
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -14,11 +14,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import save_file
 
 from container.model.config import UGATITConfig
 from container.model.networks import NETWORK_NAMES
-from container.weights.download import download, is_url, redact_url
+from container.weights.download import download, has_credentials, is_url, redact_url
 from container.weights.errors import (
     ChecksumMismatchError,
     ConversionError,
@@ -75,8 +76,15 @@ def install_weights(source: str, *, sha256: str | None = None, weights_dir: Path
     """
     expected = _parse_sha256(sha256)
     directory = resolve_weights_dir(weights_dir)
+    if directory.exists() and not directory.is_dir() or directory.is_symlink() and not directory.exists():
+        raise WeightsFileError(f"the weights directory {directory} is not a directory; give a folder with --weights-dir")
     directory.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporary_files(directory)
+    if is_url(source) and has_credentials(source):
+        raise UnsupportedSourceError(
+            f"{redact_url(source)} carries a user name or password, which downloads do not support; "
+            "download the file yourself and install the local copy"
+        )
 
     if is_url(source):
         display_url = redact_url(source)
@@ -252,7 +260,10 @@ def write_weights(
     os.close(descriptor)
     temporary = Path(name)
     try:
-        save_file(tensors, str(temporary), metadata=description.header_metadata())
+        try:
+            save_file(tensors, str(temporary), metadata=description.header_metadata())
+        except SafetensorError as error:
+            raise WeightsFileError(f"writing the weights into {directory} failed: {error}") from error
         return _commit(directory, temporary, description, source=source, sha256=sha256_file(temporary))
     finally:
         temporary.unlink(missing_ok=True)
@@ -288,7 +299,13 @@ def _commit(
         source=source,
         installed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
-    write_manifest(directory, manifest)
+    try:
+        write_manifest(directory, manifest)
+    except BaseException:
+        # The old manifest still names the old file, so the new one would only take up space.
+        if previous != target:
+            target.unlink(missing_ok=True)
+        raise
     if previous is not None and previous != target:
         previous.unlink(missing_ok=True)
     logger.info("installed %s (%s mode, %s) from %s", target, description.mode, description.format, source)

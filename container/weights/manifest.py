@@ -199,12 +199,14 @@ def read_manifest(weights_dir: Path) -> Manifest:
         ManifestError: it is not valid JSON, lacks fields or has a newer version.
     """
     path = weights_dir / MANIFEST_NAME
-    text = path.read_text(encoding="utf-8")
+    raw = path.read_bytes()
     try:
-        values = json.loads(text)
-    except json.JSONDecodeError as error:
+        values = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        reason = "nesting too deep" if isinstance(error, RecursionError) else str(error)
         raise ManifestError(
-            f"{path} is not valid JSON ({error}); install the weights again with `selfie2anime model install`"
+            f"{path} is not valid UTF-8 JSON ({reason}); install the weights again with `selfie2anime model install`, "
+            "which replaces it"
         ) from error
     manifest: Manifest = _build(Manifest, values, source=str(path))
     if manifest.manifest_version > MANIFEST_VERSION:

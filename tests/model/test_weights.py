@@ -320,7 +320,7 @@ def test_load_without_manifest(tmp_path: Path) -> None:
 def test_load_refuses_invalid_manifest(light_checkpoint: Path, tmp_path: Path) -> None:
     install_weights(str(light_checkpoint), weights_dir=tmp_path)
     (tmp_path / "manifest.json").write_text("{not json")
-    with pytest.raises(ManifestError, match="not valid JSON"):
+    with pytest.raises(ManifestError, match="not valid UTF-8 JSON"):
         load_gan_stylizer(tmp_path)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from container.weights import (
@@ -22,6 +23,7 @@ from container.weights import (
     ManifestError,
     TensorMismatchError,
     UnsupportedSourceError,
+    WeightsFileError,
     install_weights,
     load_gan_stylizer,
     verify_weights,
@@ -278,13 +280,6 @@ def test_malformed_url_rejected(tmp_path: Path) -> None:
     assert list((tmp_path / "weights").iterdir()) == []
 
 
-def test_url_password_not_shown(tmp_path: Path) -> None:
-    with pytest.raises(DownloadError) as caught:
-        install_weights("http://user:secret@127.0.0.1:9/weights.pt", weights_dir=tmp_path / "weights")
-    assert "secret" not in str(caught.value)
-    assert "127.0.0.1:9/weights.pt" in str(caught.value)
-
-
 def test_fifo_rejected(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe")
 
@@ -331,3 +326,72 @@ def test_redirect_loop_error_is_one_line(file_server: tuple[str, Path], tmp_path
     with pytest.raises(DownloadError, match="HTTP 302") as caught:
         install_weights(url, weights_dir=tmp_path / "weights")
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe{", b"[" * 100_000], ids=["not-utf8", "deep-nesting"])
+def test_unreadable_manifest_is_replaced_by_install(light_checkpoint: Path, tmp_path: Path, content: bytes) -> None:
+    tmp_path.joinpath("manifest.json").write_bytes(content)
+
+    with pytest.raises(ManifestError, match="is not valid UTF-8 JSON"):
+        verify_weights(tmp_path)
+    install_weights(str(light_checkpoint), weights_dir=tmp_path)
+    assert verify_weights(tmp_path).format == "ugatit-pytorch"
+
+
+def test_weights_dir_that_is_a_file(light_checkpoint: Path, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+
+    with pytest.raises(WeightsFileError, match="is not a directory"):
+        install_weights(str(light_checkpoint), weights_dir=tmp_path / "afile")
+
+
+def test_url_with_credentials_rejected(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedSourceError, match="carries a user name or password") as caught:
+        install_weights("http://bob:secret@127.0.0.1:9/w.pt", weights_dir=tmp_path / "weights")
+    assert "secret" not in str(caught.value)
+
+
+def test_failed_write_keeps_previous(light_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    good = install_weights(str(light_checkpoint), weights_dir=tmp_path)
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr("container.weights.install.save_file", disk_full)
+    with pytest.raises(WeightsFileError, match=f"writing the weights into {tmp_path} failed: .*No space left"):
+        install_weights(str(light_checkpoint), weights_dir=tmp_path)
+
+    assert verify_weights(tmp_path).sha256 == good.sha256
+    assert not list(tmp_path.glob(".weights-*"))
+
+
+def test_manifest_write_failure_leaves_no_orphan(light_checkpoint: Path, tmp_path: Path) -> None:
+    weights_dir = tmp_path / "weights"
+    (weights_dir / "manifest.json").mkdir(parents=True)
+
+    with pytest.raises(OSError):
+        install_weights(str(light_checkpoint), weights_dir=weights_dir)
+
+    assert sorted(path.name for path in weights_dir.iterdir()) == ["manifest.json"]
+
+
+def test_cli_rejects_empty_weights_dir(light_checkpoint: Path, tmp_path: Path) -> None:
+    (tmp_path / "work").mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "selfie2anime", "model", "install", "--weights-dir", "", str(light_checkpoint)],
+        cwd=tmp_path / "work", capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+
+    assert result.returncode == 2
+    assert "the weights directory must not be empty" in result.stderr
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_os_error_names_directory_not_temporary_file(tmp_path: Path) -> None:
+    from container.weights.cli import _where
+
+    assert _where(str(tmp_path / ".weights-e4x1kxcr.safetensors.tmp")) == f" (weights directory {tmp_path})"
+    assert _where(str(tmp_path / ".manifest.json.uklk2_n0.tmp")) == f" (weights directory {tmp_path})"
+    assert _where(str(tmp_path / "model.pt")) == f" ({tmp_path / 'model.pt'})"
+    assert _where(None) == ""
