@@ -17,7 +17,6 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import save_file
 
-from container.model.config import UGATITConfig
 from container.model.networks import NETWORK_NAMES
 from container.weights.download import download, has_credentials, is_url, redact_url
 from container.weights.errors import (
@@ -30,7 +29,7 @@ from container.weights.errors import (
     WeightsFileError,
 )
 from container.weights.files import fsync_directory, normalize_sha256, sha256_file
-from container.weights.loader import check_network_shapes, check_no_stray_tensors, load_network, read_header
+from container.weights.loader import check_weights_file, read_header
 from container.weights.manifest import Manifest, ModelDescription, read_manifest, require_generator, write_manifest
 from container.weights.paths import MANIFEST_NAME, TEMPORARY_PREFIX, resolve_weights_dir
 from container.weights.pytorch_checkpoint import read_pytorch_checkpoint
@@ -40,7 +39,7 @@ logger = logging.getLogger(__name__)
 _ZIP_MAGIC = b"PK\x03\x04"
 _PICKLE_PROTOCOL_2_PLUS = b"\x80"
 # Names of this module's temporary files, after their directory, as they appear in error messages.
-_TEMPORARY_FILE_PATTERN = r"/\.weights-[A-Za-z0-9_]+\.(?:safetensors\.tmp|download)"
+_TEMPORARY_FILE_PATTERN = "/" + re.escape(TEMPORARY_PREFIX) + r"[A-Za-z0-9_]+\.(?:safetensors\.tmp|download)"
 # The safetensors header length is a little-endian u64; beyond this, the file is something else.
 _MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
 
@@ -76,18 +75,22 @@ def install_weights(source: str, *, sha256: str | None = None, weights_dir: Path
     """
     expected = _parse_sha256(sha256)
     directory = resolve_weights_dir(weights_dir)
-    if directory.exists() and not directory.is_dir() or directory.is_symlink() and not directory.exists():
-        raise WeightsFileError(f"the weights directory {directory} is not a directory; give a folder with --weights-dir")
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as error:
+        # A regular file or a dangling symbolic link is in the way.
+        raise WeightsFileError(
+            f"the weights directory {directory} is not a directory; give a folder with --weights-dir"
+        ) from error
     _remove_stale_temporary_files(directory)
-    if is_url(source) and has_credentials(source):
-        raise UnsupportedSourceError(
-            f"{redact_url(source)} carries a user name or password, which downloads do not support; "
-            "download the file yourself and install the local copy"
-        )
 
     if is_url(source):
         display_url = redact_url(source)
+        if has_credentials(source):
+            raise UnsupportedSourceError(
+                f"{display_url} carries a user name or password, which downloads do not support; "
+                "download the file yourself and install the local copy"
+            )
         path, digest = download(source, directory, expected_sha256=expected)
         try:
             with _named_as(display_url, directory):
@@ -274,13 +277,7 @@ def _commit(
 ) -> Manifest:
     """Verify `temporary` strictly, rename it into place and replace manifest.json."""
     require_generator(description)
-    config: UGATITConfig = description.to_config()
-    shapes, _ = read_header(temporary)
-    check_no_stray_tensors(description.networks, shapes, file=temporary)
-    for network in description.networks:
-        check_network_shapes(config, network, shapes, file=temporary)
-    for network in description.networks:
-        load_network(temporary, config, network)
+    check_weights_file(temporary, description.to_config(), description.networks)
 
     with temporary.open("rb+") as stream:
         os.fsync(stream.fileno())

@@ -20,7 +20,7 @@ from container.weights.errors import (
     WeightsNotInstalledError,
 )
 from container.weights.files import sha256_file
-from container.weights.loader import check_network_shapes, check_no_stray_tensors, load_network, read_header
+from container.weights.loader import check_weights_file, load_network
 from container.weights.manifest import Manifest, read_manifest, require_generator
 from container.weights.paths import MANIFEST_NAME, resolve_weights_dir
 
@@ -109,14 +109,8 @@ def verify_weights(weights_dir: Path | None = None) -> Manifest:
     manifest = require_manifest(directory)
     require_generator(manifest)
     path = check_file(directory, manifest, hash_file=True)
-    config = manifest.to_config()
-    shapes, _ = read_header(path)
-    check_no_stray_tensors(manifest.networks, shapes, file=path)
-    for network in manifest.networks:
-        check_network_shapes(config, network, shapes, file=path)
-    for network in manifest.networks:
-        load_network(path, config, network)
-        logger.info("verified %s in %s", network, path)
+    check_weights_file(path, manifest.to_config(), manifest.networks)
+    logger.info("verified %s in %s", ", ".join(manifest.networks), path)
     return manifest
 
 

@@ -119,6 +119,22 @@ def check_network_shapes(
     )
 
 
+def check_weights_file(path: Path, config: UGATITConfig, networks: tuple[str, ...]) -> None:
+    """Check that the file at `path` contains exactly `networks` built from `config`, and load each strictly.
+
+    Raises:
+        WeightsFileError: the file is unreadable or truncated.
+        TensorMismatchError: a tensor is stray, missing, unexpected, of the wrong shape or not
+            floating point (ModeMismatchError when the file contains the other mode).
+    """
+    shapes, _ = read_header(path)
+    check_no_stray_tensors(networks, shapes, file=path)
+    for network in networks:
+        check_network_shapes(config, network, shapes, file=path)
+    for network in networks:
+        load_network(path, config, network)
+
+
 def check_no_stray_tensors(networks: tuple[str, ...], shapes: dict[str, Shape], *, file: Path) -> None:
     """Raise TensorMismatchError if the file has tensors outside the networks it lists."""
     prefixes = tuple(f"{network}." for network in networks)

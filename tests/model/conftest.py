@@ -16,12 +16,12 @@ from tests.model.factories import save_pytorch_checkpoint, small_config
 class _Handler(http.server.SimpleHTTPRequestHandler):
     """Serves files from the test's folder; /truncated/NAME announces more bytes than it sends.
 
-    /redirect/URL answers with a redirect to URL.
+    /redirect/URL returns a redirect to URL.
     """
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         if self.path.startswith("/redirect/"):
-            # /redirect/URL answers 302 with Location URL.
+            # /redirect/URL returns 302 with Location URL.
             self.send_response(302)
             self.send_header("Location", self.path.removeprefix("/redirect/"))
             self.send_header("Content-Length", "0")
